@@ -1,0 +1,105 @@
+"""The `newsmon` command: run the ingest flow once, or serve it on a schedule."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from flows.settings import ConfigError, Settings, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def configure_prefect(data_dir: Path, *, verbose: bool = False) -> None:
+    """Prefect's defaults for newsmon; variables the user set win.
+
+    Prefect's state goes under the data directory (not ~/.prefect), telemetry is off, and the embedded
+    server gets enough time to run its first migrations (10-30 s on a small machine).
+    """
+    defaults = {
+        "PREFECT_HOME": str(data_dir / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_TELEMETRY_ENABLE_RESOURCE_METRICS": "false",
+        "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300",
+        "PREFECT_LOGGING_LEVEL": "INFO" if verbose else "WARNING",
+        "PREFECT_LOGGING_TO_API_ENABLED": "false",
+    }
+    for name, value in defaults.items():
+        os.environ.setdefault(name, value)
+    Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    configure_prefect(settings.data_dir, verbose=getattr(args, "verbose", False))
+    return settings
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from flows.ingest import ingest
+
+    report = ingest(
+        config=str(settings.config_path) if settings.config_path else None, force=args.force, quiet=args.quiet
+    )
+    print(report.render())
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not os.environ.get("PREFECT_API_URL"):
+        print(
+            "newsmon serve: schedules need a Prefect server. Start one with `prefect server start` and set "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    from flows.ingest import ingest
+
+    minutes = args.every or settings.schedule.interval_minutes
+    ingest.serve(
+        name="newsmon-ingest",
+        interval=timedelta(minutes=minutes),
+        parameters={"config": str(settings.config_path) if settings.config_path else None, "quiet": True},
+    )
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsmon", description="Incremental news monitoring on one topic.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="TOML config file (default: $NEWSMON_CONFIG, else built-in defaults)")
+    common.add_argument("-v", "--verbose", action="store_true", help="show Prefect's own log lines")
+
+    run = sub.add_parser("run", parents=[common], help="poll the feeds once and store what is new")
+    run.add_argument("--force", action="store_true", help="poll every feed now, ignoring stored ETag/Last-Modified")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress lines, only the final report")
+    run.set_defaults(func=cmd_run)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the ingest flow on a schedule (Prefect server)")
+    serve.add_argument("--every", type=int, metavar="MINUTES", help="interval (default: [schedule] interval_minutes)")
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"newsmon: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        print("newsmon: interrupted; the next run picks up where this one stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

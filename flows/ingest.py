@@ -1,0 +1,234 @@
+"""The ingest flow: poll feeds, fetch new pages, extract them, store them. Orchestration only."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from extractors.articles import ExtractedArticle
+from extractors.feeds import FeedParseError, parse_feed
+from extractors.polling import next_poll_at
+from extractors.urls import host_of
+from flows.http import Fetcher, FetchError, RefusedAddress, Response
+from flows.report import Progress, RunReport
+from flows.settings import FetchSettings, Settings, load_settings
+from flows.workers import extract_in_worker, extraction_pool, worker_count
+from warehouse import store
+from warehouse.db import connect
+from warehouse.store import FeedOutcome, FeedState, NewArticle, PageFailure, PageTask
+
+BATCH_SIZE = 100  # pages stored per transaction: a killed run loses at most one batch of work
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, */*;q=0.8"
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    task: PageTask
+    response: Response
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- feeds -----------------------------------------------------------------------------------------------
+
+
+def _conditional_headers(feed: FeedState, force: bool) -> dict[str, str]:
+    headers = {"Accept": FEED_ACCEPT}
+    if not force and feed.etag:
+        headers["If-None-Match"] = feed.etag
+    if not force and feed.last_modified:
+        headers["If-Modified-Since"] = feed.last_modified
+    return headers
+
+
+async def _poll_one(fetcher: Fetcher, feed: FeedState, force: bool) -> FeedOutcome:
+    interval = timedelta(minutes=fetcher.settings.min_poll_minutes)
+    try:
+        response = await fetcher.get(feed.url, headers=_conditional_headers(feed, force))
+        checked = _now()
+        cache_control = response.headers.get("cache-control")
+        if response.status == 304:
+            return FeedOutcome(
+                url=feed.url,
+                checked_at=checked,
+                next_check_at=next_poll_at(checked, interval, cache_control=cache_control),
+                status=304,
+                not_modified=True,
+            )
+        parsed = parse_feed(response.content, response.url, response.headers)
+    except (FetchError, FeedParseError) as exc:
+        checked = _now()
+        errors = feed.consecutive_errors + 1
+        status = exc.status if isinstance(exc, FetchError) else None
+        return FeedOutcome(
+            url=feed.url,
+            checked_at=checked,
+            next_check_at=next_poll_at(checked, interval, consecutive_errors=errors),
+            status=status,
+            error=str(exc),
+        )
+    return FeedOutcome(
+        url=feed.url,
+        checked_at=checked,
+        next_check_at=next_poll_at(checked, interval, cache_control=cache_control, ttl_minutes=parsed.ttl_minutes),
+        status=response.status,
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+        title=parsed.title,
+        entries=parsed.entries,
+    )
+
+
+@task(name="poll-feeds", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+def poll_feeds(feeds: Sequence[FeedState], fetch: FetchSettings, force: bool) -> list[FeedOutcome]:
+    """Poll every due feed concurrently; each failure becomes an outcome with its error, never an exception."""
+
+    async def poll_all() -> list[FeedOutcome]:
+        async with Fetcher(fetch) as fetcher:
+            limit = asyncio.Semaphore(fetch.concurrency)
+
+            async def one(feed: FeedState) -> FeedOutcome:
+                async with limit:
+                    return await _poll_one(fetcher, feed, force)
+
+            return list(await asyncio.gather(*(one(feed) for feed in feeds)))
+
+    return asyncio.run(poll_all())
+
+
+# --- pages -----------------------------------------------------------------------------------------------
+
+
+@task(name="fetch-pages", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+def fetch_pages(tasks: Sequence[PageTask], fetch: FetchSettings) -> tuple[list[FetchedPage], list[PageFailure], int]:
+    """Fetch pages concurrently, at most `per_host` at a time to one host. Returns pages, failures, requests."""
+
+    async def fetch_all() -> tuple[list[FetchedPage], list[PageFailure], int]:
+        pages: list[FetchedPage] = []
+        failures: list[PageFailure] = []
+        hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(fetch.per_host))
+        limit = asyncio.Semaphore(fetch.concurrency)
+        async with Fetcher(fetch) as fetcher:
+
+            async def one(item: PageTask) -> None:
+                async with limit, hosts[host_of(item.url)]:
+                    try:
+                        response = await fetcher.get(item.url, headers={"Accept": PAGE_ACCEPT})
+                    except RefusedAddress as exc:
+                        failures.append(PageFailure(item, exc.reason, retry=False))
+                        return
+                    except FetchError as exc:
+                        failures.append(PageFailure(item, exc.reason, http_status=exc.status))
+                        return
+                if response.status != 200 or not response.content:
+                    failures.append(PageFailure(item, f"HTTP {response.status} with no content", response.status))
+                    return
+                pages.append(FetchedPage(item, response))
+
+            await asyncio.gather(*(one(item) for item in tasks))
+            return pages, failures, fetcher.requests
+
+    return asyncio.run(fetch_all())
+
+
+@task(name="extract-pages", cache_policy=NO_CACHE)
+def extract_pages(
+    pages: Sequence[FetchedPage], pool: ProcessPoolExecutor
+) -> tuple[list[NewArticle], list[PageFailure]]:
+    """Extract every page in the worker processes."""
+    futures = [
+        pool.submit(extract_in_worker, page.response.content, page.response.url, page.response.content_type)
+        for page in pages
+    ]
+    articles: list[NewArticle] = []
+    failures: list[PageFailure] = []
+    for page, future in zip(pages, futures, strict=True):
+        result = future.result()
+        if isinstance(result, ExtractedArticle):
+            articles.append(NewArticle(page.task, page.response.url, result))
+        else:
+            failures.append(PageFailure(page.task, result, http_status=page.response.status))
+    return articles, failures
+
+
+def _batches(items: Sequence[PageTask], size: int) -> Iterator[Sequence[PageTask]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _ingest_pages(
+    con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, report: RunReport, progress: Progress
+) -> None:
+    report.articles_known += store.link_known_entries(con)
+    due = store.pages_due(con, _now())
+    if not due:
+        return
+    progress.start("pages", len(due))
+    batches = list(_batches(due, BATCH_SIZE))
+    with extraction_pool(min(worker_count(settings.fetch.workers), len(due))) as pool:
+        # While one batch is extracted in the worker processes, the next one is fetched in a thread.
+        pending = fetch_pages.submit(batches[0], settings.fetch)
+        for number in range(len(batches)):
+            pages, failures, requests = pending.result()
+            if number + 1 < len(batches):
+                pending = fetch_pages.submit(batches[number + 1], settings.fetch)
+            articles, extract_failures = extract_pages(pages, pool)
+            failures = failures + extract_failures
+            stored = store.store_pages(
+                con, run_id, _now(), articles, failures, max_attempts=settings.fetch.max_page_attempts
+            )
+            report.page_requests += requests
+            report.pages_fetched += len(pages)
+            report.articles_stored += stored
+            report.articles_known += len(articles) - stored
+            report.add_page_failures(failures, max_attempts=settings.fetch.max_page_attempts)
+            progress.advance(len(batches[number]), stored=report.articles_stored, failed=report.pages_failed)
+    progress.finish()
+
+
+# --- the flow --------------------------------------------------------------------------------------------
+
+
+def _poll(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, report: RunReport, force: bool) -> None:
+    now = _now()
+    store.sync_feeds(con, [(f.url, f.name) for f in settings.feeds], now)
+    due = store.feeds_due(con, [f.url for f in settings.feeds], now, force=force)
+    report.feeds_skipped = len(settings.feeds) - len(due)
+    if not due:
+        return
+    for outcome in poll_feeds(due, settings.fetch, force):
+        report.entries_new += store.record_feed_outcome(con, run_id, outcome, force=force)
+        report.add_feed_outcome(outcome)
+
+
+@flow(name="newsmon-ingest", log_prints=True)
+def ingest(config: str | None = None, force: bool = False, quiet: bool = False) -> RunReport:
+    """Poll the feeds, fetch and extract what is new, and store it in the warehouse."""
+    settings = load_settings(config)
+    run_id = str(uuid.uuid4())
+    report = RunReport(run_id=run_id, started_at=_now(), warehouse=str(settings.warehouse_path))
+    progress = Progress(enabled=not quiet)
+    con = connect(settings.warehouse_path)
+    try:
+        store.start_run(con, run_id, report.started_at, forced=force)
+        report.seeds_loaded = store.add_seeds(con, run_id, _now(), settings.topic.seeds)
+        _poll(con, settings, run_id, report, force)
+        _ingest_pages(con, settings, run_id, report, progress)
+        report.finished_at = _now()
+        store.finish_run(con, run_id, report.finished_at, report.counts())
+        report.retry_in = store.retry_window(con, report.finished_at)
+    finally:
+        con.close()
+    return report

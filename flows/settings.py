@@ -1,0 +1,147 @@
+"""The one typed settings object: read once, from a TOML file and the environment, at the edge."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from extractors.topic import FeedSpec, Topic, parse_topic
+from extractors.urls import InvalidURL, canonicalize
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SEEDS_DIR = PROJECT_ROOT / "seeds"
+DEFAULT_WAREHOUSE = Path("data/newsmon.duckdb")
+CONFIG_ENV = "NEWSMON_CONFIG"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message is one line that says why."""
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    allow_hosts: tuple[str, ...] = ()  # hosts on private/loopback addresses that may be fetched
+    timeout_seconds: float = 20.0  # per request: connect, and between two reads
+    max_bytes: int = 10 * 1024 * 1024  # a larger body (after decompression) is cut off and reported
+    user_agent: str = "newsmon/0.1 (news monitoring; +https://github.com/newsmon/newsmon)"
+    concurrency: int = 16  # page requests in flight at once
+    per_host: int = 4  # ... of which at most this many to one host
+    retries: int = 2  # extra attempts after a timeout, a connection error, 408, 429 or 5xx
+    backoff_seconds: float = 1.0  # first wait between attempts, doubled each time
+    max_page_attempts: int = 5  # runs that try a failing page before it is given up
+    min_poll_minutes: int = 0  # a feed is polled at most this often (Cache-Control and <ttl> may ask more)
+    workers: int = 0  # extraction processes; 0: one per core
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    interval_minutes: int = 30  # how often `newsmon serve` runs the ingest flow
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse_path: Path
+    feeds: tuple[FeedSpec, ...]
+    topic: Topic
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    config_path: Path | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.warehouse_path.parent
+
+
+_SECTIONS: dict[str, Any] = {"warehouse": None, "feeds": None, "fetch": FetchSettings, "schedule": ScheduleSettings}
+
+
+def _typed(section: str, key: str, value: Any, expected: Any) -> Any:
+    name = f"[{section}] {key}"
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if expected is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{name} must be a list of strings, not {value!r}")
+        return tuple(v.lower() for v in value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"{name} must be of type {expected.__name__}, not {type(value).__name__} ({value!r})")
+    if expected in (int, float) and value < 0:
+        raise ConfigError(f"{name} must not be negative ({value!r})")
+    return value
+
+
+def _section(cls: Any, section: str, raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{section}] must be a table")
+    defaults = cls()
+    known = {f: type(getattr(defaults, f)) for f in cls.__dataclass_fields__}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown key [{section}] {unknown[0]} (known: {', '.join(sorted(known))})")
+    return cls(**{k: _typed(section, k, v, known[k]) for k, v in raw.items()})
+
+
+def _feeds(raw: Any) -> tuple[FeedSpec, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("[[feeds]] must be an array of tables, each with a url")
+    feeds = []
+    for number, item in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            raise ConfigError(f"feed {number} must be a table with a url")
+        unknown = sorted(set(item) - {"url", "name"})
+        if unknown:
+            raise ConfigError(f"unknown key in feed {number}: {unknown[0]} (known: name, url)")
+        url, name = item.get("url"), item.get("name")
+        if not isinstance(url, str):
+            raise ConfigError(f"feed {number} needs a url string")
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(f"feed {number}: name must be a string")
+        try:
+            canonicalize(url)
+        except InvalidURL as exc:
+            raise ConfigError(f"feed {number}: {exc}") from exc
+        feeds.append(FeedSpec(url=url, name=name))
+    return tuple(feeds)
+
+
+def load_topic(seeds_dir: Path = SEEDS_DIR) -> Topic:
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))}
+    return parse_topic((seeds_dir / "topic.toml").read_text(encoding="utf-8"), texts)
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Settings from `path`, else $NEWSMON_CONFIG, else the defaults. Relative paths are taken from the cwd."""
+    topic = load_topic()
+    if path is None and os.environ.get(CONFIG_ENV):
+        path = os.environ[CONFIG_ENV]
+    if path is None:
+        return Settings(warehouse_path=DEFAULT_WAREHOUSE.resolve(), feeds=topic.default_feeds, topic=topic)
+    config_path = Path(path)
+    try:
+        data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {config_path}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {config_path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {config_path} is not valid TOML: {exc}") from exc
+    unknown = sorted(set(data) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(f"unknown section [{unknown[0]}] in {config_path} (known: {', '.join(_SECTIONS)})")
+    warehouse = data.get("warehouse", {})
+    if not isinstance(warehouse, dict) or set(warehouse) - {"path"}:
+        raise ConfigError("[warehouse] takes one key: path")
+    warehouse_path = warehouse.get("path", str(DEFAULT_WAREHOUSE))
+    if not isinstance(warehouse_path, str) or not warehouse_path:
+        raise ConfigError("[warehouse] path must be a non-empty string")
+    return Settings(
+        warehouse_path=Path(warehouse_path).expanduser().resolve(),
+        feeds=_feeds(data["feeds"]) if "feeds" in data else topic.default_feeds,
+        topic=topic,
+        fetch=_section(FetchSettings, "fetch", data.get("fetch", {})),
+        schedule=_section(ScheduleSettings, "schedule", data.get("schedule", {})),
+        config_path=config_path.resolve(),
+    )
