@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Prefect reads these when it is first imported: no telemetry, room for the first migrations.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_TELEMETRY_ENABLE_RESOURCE_METRICS", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+
+from tests.site import Site
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not SHARED.exists():  # a clone whose ../shared sits beside the project root
+    SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+EXTRACTION = SHARED / "extraction" / "scrapinghub"
+FEEDS = SHARED / "feeds"
+
+
+def ground_truth() -> dict[str, dict[str, str]]:
+    data: dict[str, dict[str, str]] = json.loads((EXTRACTION / "ground-truth.json").read_text(encoding="utf-8"))
+    return data
+
+
+def page_html(page_id: str) -> bytes:
+    return gzip.decompress((EXTRACTION / "html" / f"{page_id}.html.gz").read_bytes())
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """One embedded Prefect API for the whole session (its first start runs Prefect's migrations)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=300):
+        yield
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    server = Site()
+    yield server
+    server.close()

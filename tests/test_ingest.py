@@ -1,0 +1,222 @@
+"""The pipeline end to end: a real loopback HTTP server, a real DuckDB file, the real Prefect flow."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from extractors.articles import extract_article
+from tests.conftest import ground_truth, page_html
+from tests.helpers import PAGE_IDS, query, run, serve_news, token_f1, write_config
+from tests.site import Route, Site, http_date, rss
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+SNAPSHOT = {
+    "articles": "SELECT * FROM articles ORDER BY url",
+    "entries": "SELECT * FROM entries ORDER BY feed_url, entry_key",
+    "page_failures": "SELECT * FROM page_failures ORDER BY url",
+}
+
+
+def snapshot(tmp_path: Path) -> dict[str, list[tuple[object, ...]]]:
+    return {name: query(tmp_path, sql) for name, sql in SNAPSHOT.items()}
+
+
+def test_first_run_stores_every_article_with_its_text_beside_the_seeds(site: Site, tmp_path: Path) -> None:
+    config = write_config(tmp_path, [serve_news(site, etag='"v1"')])
+    report = run(config)
+
+    assert report.articles_stored == len(PAGE_IDS)
+    assert report.seeds_loaded == 5
+    rows = query(tmp_path, "SELECT url, text, feed_url, entry_link, title FROM articles WHERE NOT is_seed ORDER BY url")
+    truth = ground_truth()
+    assert sorted(r[0] for r in rows) == sorted(site.url(f"/news/{p}") for p in PAGE_IDS)  # no utm_*
+    scores = []
+    for url, text, feed_url, entry_link, title in rows:
+        page_id = url.rsplit("/", 1)[1]
+        assert text == extract_article(page_html(page_id), url).text  # stored exactly as extracted
+        scores.append(token_f1(text, truth[page_id]["articleBody"]))
+        assert feed_url == site.url("/feed.xml")
+        assert entry_link == url
+        assert title
+    assert min(scores) > 0.5 and sum(scores) / len(scores) > 0.85
+    assert query(tmp_path, "SELECT count(*) FROM articles WHERE is_seed")[0][0] == 5
+    assert query(tmp_path, "SELECT count(*) FROM entries WHERE state = 'stored'")[0][0] == len(PAGE_IDS)
+
+
+def test_second_run_fetches_no_article_again_and_changes_no_row(site: Site, tmp_path: Path) -> None:
+    config = write_config(tmp_path, [serve_news(site)])  # no validators: the feed answers 200 every time
+    run(config)
+    before = snapshot(tmp_path)
+    site.requests.clear()
+
+    report = run(config)
+
+    assert site.requested("/news/") == []
+    assert site.requested() == ["/feed.xml"]
+    assert report.entries_new == 0 and report.articles_stored == 0 and report.seeds_loaded == 0
+    assert snapshot(tmp_path) == before
+
+
+def test_feed_that_newly_returns_304_costs_one_request(site: Site, tmp_path: Path) -> None:
+    modified = http_date(3600)
+    config = write_config(tmp_path, [serve_news(site, etag='"abc"', last_modified=modified)])
+    run(config)
+    site.requests.clear()
+
+    report = run(config)
+
+    assert [r.path for r in site.requests] == ["/feed.xml"]
+    assert site.requests[0].headers["if-none-match"] == '"abc"'
+    assert site.requests[0].headers["if-modified-since"] == modified
+    assert report.feeds_not_modified == 1
+    assert query(tmp_path, "SELECT etag, last_status, consecutive_errors FROM feeds") == [('"abc"', 304, 0)]
+
+
+def test_forced_run_ignores_validators_but_stores_nothing_twice(site: Site, tmp_path: Path) -> None:
+    config = write_config(tmp_path, [serve_news(site, etag='"abc"')])
+    run(config)
+    site.requests.clear()
+
+    report = run(config, force=True)
+
+    assert "if-none-match" not in site.requests[0].headers
+    assert report.entries_new == 0 and site.requested("/news/") == []
+    assert query(tmp_path, "SELECT etag FROM feeds") == [('"abc"',)]
+
+
+def test_failed_page_is_retried_on_a_later_run_and_then_stored(site: Site, tmp_path: Path) -> None:
+    config = write_config(tmp_path, [serve_news(site)])
+    broken = f"/news/{PAGE_IDS[0]}"
+    good = site.routes[broken]
+    site.routes[broken] = Route(body=b"gone for now", status=404, content_type="text/plain")
+
+    first = run(config)
+    assert first.articles_stored == len(PAGE_IDS) - 1
+    assert query(
+        tmp_path, "SELECT url, reason, http_status, attempts, next_retry_at IS NOT NULL FROM page_failures"
+    ) == [(site.url(broken), "HTTP 404", 404, 1, True)]
+
+    site.routes[broken] = good
+    second = run(config)
+
+    assert second.articles_stored == 1
+    assert query(tmp_path, "SELECT count(*) FROM articles WHERE NOT is_seed")[0][0] == len(PAGE_IDS)
+    assert query(tmp_path, "SELECT resolved_at IS NOT NULL FROM page_failures") == [(True,)]
+
+
+def test_page_that_keeps_failing_is_given_up_after_the_maximum_attempts(site: Site, tmp_path: Path) -> None:
+    config = write_config(tmp_path, [serve_news(site, [PAGE_IDS[0]])], "max_page_attempts = 2\n")
+    site.routes[f"/news/{PAGE_IDS[0]}"] = Route(status=404)
+    run(config)
+    run(config)
+    site.requests.clear()
+
+    run(config)
+
+    assert site.requested("/news/") == []
+    assert query(tmp_path, "SELECT attempts, next_retry_at FROM page_failures") == [(2, None)]
+    assert query(tmp_path, "SELECT state FROM entries") == [("failed",)]
+
+
+def test_entry_pointing_at_a_refused_address_is_never_requested(site: Site, tmp_path: Path) -> None:
+    # localhost resolves to 127.0.0.1, but only the host name "127.0.0.1" is allowed.
+    site.routes["/news/private"] = Route(body=b"<html><body><p>secret</p></body></html>")
+    site.routes["/news/redirect"] = Route(status=302, location=site.url("/news/private", host="localhost"))
+    site.routes["/feed.xml"] = Route(
+        body=rss(
+            "t",
+            [
+                {"title": "direct", "link": site.url("/news/private", host="localhost"), "guid": "a"},
+                {"title": "redirected", "link": site.url("/news/redirect"), "guid": "b"},
+            ],
+        ),
+        content_type="application/rss+xml",
+    )
+    config = write_config(tmp_path, [site.url("/feed.xml")])
+
+    report = run(config)
+
+    assert site.requested("/news/private") == []
+    assert site.requested("/news/redirect") == ["/news/redirect"]  # the redirect target is what is refused
+    assert report.pages_failed == 2
+    states = query(tmp_path, "SELECT state FROM entries ORDER BY entry_key")
+    assert states == [("refused",), ("refused",)]
+    reasons = [r[0] for r in query(tmp_path, "SELECT reason FROM page_failures")]
+    assert all("non-public address" in reason for reason in reasons)
+
+
+def test_broken_feeds_are_reported_and_the_run_goes_on(site: Site, tmp_path: Path) -> None:
+    good = serve_news(site, [PAGE_IDS[0]])
+    site.routes["/missing.xml"] = Route(status=404, content_type="text/plain")
+    site.routes["/error.xml"] = Route(status=500, content_type="text/plain")
+    site.routes["/malformed.xml"] = Route(body=b"<rss><channel><title>x</ti", content_type="application/rss+xml")
+    site.routes["/slow.xml"] = Route(body=rss("slow", []), delay=3.0)
+    site.routes["/huge.xml"] = Route(body=b"<rss>" + b" " * 2_000_000 + b"</rss>")
+    urls = [site.url(p) for p in ("/missing.xml", "/error.xml", "/malformed.xml", "/slow.xml", "/huge.xml")]
+    config = write_config(tmp_path, [good, *urls], "max_bytes = 1000000\n")
+
+    report = run(config)
+
+    assert report.articles_stored == 1
+    errors = dict(report.feed_errors)
+    assert errors[site.url("/missing.xml")] == "HTTP 404"
+    assert errors[site.url("/error.xml")] == "HTTP 500"
+    assert "not a readable feed" in errors[site.url("/malformed.xml")]
+    assert "timed out" in errors[site.url("/slow.xml")]
+    assert "cap" in errors[site.url("/huge.xml")]
+    assert site.requested("/error.xml") == ["/error.xml", "/error.xml"]  # one retry on a 5xx
+    assert site.requested("/missing.xml") == ["/missing.xml"]  # none on a 404
+    rows = query(tmp_path, "SELECT url, consecutive_errors, last_error IS NOT NULL FROM feeds WHERE url != ?", [good])
+    assert all(errors == 1 and has_error for _, errors, has_error in rows)
+
+
+def test_pages_redirected_gzipped_or_in_another_charset_are_stored(site: Site, tmp_path: Path) -> None:
+    feed = serve_news(site, PAGE_IDS[:2])
+    site.routes[f"/news/{PAGE_IDS[0]}"].gzip = True
+    site.routes["/old/story"] = Route(status=301, location=site.url(f"/news/{PAGE_IDS[1]}?utm_campaign=x#top"))
+    cyrillic = "Россия и Северная Корея подписали договор о стратегическом партнёрстве. " * 12
+    site.routes["/news/cp1251"] = Route(
+        body=f"<html><head><title>Договор</title></head><body><article><p>{cyrillic}</p></article></body></html>".encode(
+            "cp1251"
+        ),
+        content_type="text/html; charset=windows-1251",
+    )
+    site.routes["/feed2.xml"] = Route(
+        body=rss(
+            "more",
+            [
+                {"title": "moved", "link": site.url("/old/story"), "guid": "moved"},
+                {"title": "cyrillic", "link": site.url("/news/cp1251"), "guid": "cp"},
+            ],
+        )
+    )
+    config = write_config(tmp_path, [feed, site.url("/feed2.xml")])
+
+    report = run(config)
+
+    assert report.pages_failed == 0
+    urls = {r[0] for r in query(tmp_path, "SELECT url FROM articles WHERE NOT is_seed")}
+    # The moved story resolves to an article already stored under its canonical URL: stored once.
+    assert urls == {site.url(f"/news/{PAGE_IDS[0]}"), site.url(f"/news/{PAGE_IDS[1]}"), site.url("/news/cp1251")}
+    text, language = query(tmp_path, "SELECT text, language FROM articles WHERE url = ?", [site.url("/news/cp1251")])[0]
+    assert "Северная Корея" in text and language == "ru"
+
+
+def test_oversized_page_and_decompression_bomb_stop_at_the_cap(site: Site, tmp_path: Path) -> None:
+    site.routes["/news/big"] = Route(body=b"<html><body>" + b"<p>word </p>" * 200_000 + b"</body></html>")
+    site.routes["/news/bomb"] = Route(raw_gzip=gzip.compress(b"\0" * 50_000_000))
+    site.routes["/news/pdf"] = Route(body=b"%PDF-1.4 ...", content_type="application/pdf")
+    items = [{"title": n, "link": site.url(f"/news/{n}"), "guid": n} for n in ("big", "bomb", "pdf")]
+    site.routes["/feed.xml"] = Route(body=rss("t", items))
+    config = write_config(tmp_path, [site.url("/feed.xml")], "max_bytes = 1000000\n")
+
+    report = run(config)
+
+    reasons = dict(report.page_errors)
+    assert "cap" in reasons[site.url("/news/big")]
+    assert "cap" in reasons[site.url("/news/bomb")]
+    assert reasons[site.url("/news/pdf")] == "not an HTML page (application/pdf)"
