@@ -50,7 +50,7 @@ def _plain(value: str | None) -> str | None:
 
 def _timestamp(entry: Any) -> datetime | None:
     for field in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(field)
+        parsed = dict.get(entry, field)  # plain dict access: feedparser's own maps one field onto another
         if parsed:
             try:
                 return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)

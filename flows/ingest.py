@@ -26,7 +26,6 @@ from warehouse import store
 from warehouse.db import connect
 from warehouse.store import FeedOutcome, FeedState, NewArticle, PageFailure, PageTask
 
-BATCH_SIZE = 100  # pages stored per transaction: a killed run loses at most one batch of work
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, */*;q=0.8"
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
@@ -176,7 +175,7 @@ def _ingest_pages(
     if not due:
         return
     progress.start("pages", len(due))
-    batches = list(_batches(due, BATCH_SIZE))
+    batches = list(_batches(due, max(settings.fetch.batch_size, 1)))
     with extraction_pool(min(worker_count(settings.fetch.workers), len(due))) as pool:
         # While one batch is extracted in the worker processes, the next one is fetched in a thread.
         pending = fetch_pages.submit(batches[0], settings.fetch)

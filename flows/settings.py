@@ -34,6 +34,7 @@ class FetchSettings:
     max_page_attempts: int = 5  # runs that try a failing page before it is given up
     min_poll_minutes: int = 0  # a feed is polled at most this often (Cache-Control and <ttl> may ask more)
     workers: int = 0  # extraction processes; 0: one per core
+    batch_size: int = 100  # pages stored per transaction: a killed run loses at most one batch of work
 
 
 @dataclass(frozen=True)

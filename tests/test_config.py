@@ -1,0 +1,106 @@
+"""Configuration: the documented keys work, and a bad config is one clear line and exit status 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from extractors.urls import canonicalize
+from flows.cli import main
+from flows.settings import SEEDS_DIR, ConfigError, load_settings, load_topic
+
+
+def test_documented_keys_are_read(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[warehouse]\npath = "w/x.duckdb"\n[[feeds]]\nurl = "https://example.org/rss.xml"\nname = "Example"\n'
+        '[fetch]\nallow_hosts = ["Intranet.local"]\ntimeout_seconds = 5\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(config)
+    assert settings.warehouse_path == (Path.cwd() / "w/x.duckdb").resolve()
+    assert [(f.url, f.name) for f in settings.feeds] == [("https://example.org/rss.xml", "Example")]
+    assert settings.fetch.allow_hosts == ("intranet.local",)
+    assert settings.fetch.timeout_seconds == 5.0
+
+
+def test_no_config_means_the_topic_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWSMON_CONFIG", raising=False)
+    settings = load_settings()
+    assert settings.feeds == load_topic().default_feeds
+    assert settings.warehouse_path.name == "newsmon.duckdb" and settings.fetch.allow_hosts == ()
+
+
+def test_config_comes_from_the_environment_when_not_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[warehouse]\npath = "env.duckdb"\n', encoding="utf-8")
+    monkeypatch.setenv("NEWSMON_CONFIG", str(config))
+    assert load_settings().warehouse_path.name == "env.duckdb"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[fetch]\ntimeout = 3\n", "unknown key [fetch] timeout"),
+        ("[fetch]\ntimeout_seconds = 'fast'\n", "[fetch] timeout_seconds must be of type float"),
+        ("[fetch]\nallow_hosts = 'localhost'\n", "[fetch] allow_hosts must be a list of strings"),
+        ("[fetch]\nretries = true\n", "[fetch] retries must be of type int"),
+        ("[wharehouse]\npath = 'x'\n", "unknown section [wharehouse]"),
+        ("[[feeds]]\nname = 'no url'\n", "feed 1 needs a url string"),
+        ("[[feeds]]\nurl = 'ftp://example.org/x'\n", "not an absolute http(s) URL"),
+        ("[warehouse\n", "is not valid TOML"),
+    ],
+)
+def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=None) as error:
+        load_settings(config)
+    assert message in str(error.value)
+
+
+def test_bad_config_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[fetch]\nbogus = 1\n", encoding="utf-8")
+    assert main(["run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("newsmon: config error: unknown key [fetch] bogus") and err.count("\n") == 1
+
+
+def test_missing_config_file_exits_2_from_the_command_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", "--config", str(tmp_path / "nope.toml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"newsmon: config error: config file not found: {tmp_path / 'nope.toml'}"
+
+
+def test_the_seeds_are_the_five_shared_documents_unchanged() -> None:
+    shared = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+    if not shared.exists():
+        pytest.skip("../shared/seeds is not beside this checkout")
+    for path in shared.glob("*.txt"):
+        assert (SEEDS_DIR / path.name).read_bytes() == path.read_bytes()
+    topic = load_topic()
+    assert len(topic.seeds) == 5
+    assert {s.seed_id for s in topic.seeds} == {p.stem for p in shared.glob("*.txt")}
+
+
+def test_seed_titles_are_their_headline_lines() -> None:
+    for seed in load_topic().seeds:
+        lines = [line.strip() for line in seed.text.splitlines() if line.strip()]
+        assert any(seed.title and seed.title.strip("“") in line for line in lines[:2]), seed.seed_id
+
+
+def test_default_feeds_are_well_formed_http_urls() -> None:
+    feeds = load_topic().default_feeds
+    assert len(feeds) >= 8
+    for feed in feeds:
+        assert feed.url.startswith("https://") and canonicalize(feed.url) and feed.name
+    assert len({f.url for f in feeds}) == len(feeds)

@@ -1,0 +1,64 @@
+"""A run killed midway (SIGKILL, no clean-up) and restarted ends with exactly the right rows."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import PAGE_IDS, query, run, serve_news, write_config
+from tests.site import Site
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+CONTENT = "SELECT url, title, source, text, feed_url, entry_link, fetched_url FROM articles ORDER BY url"
+
+
+def _wait_for(predicate: object, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_run_killed_midway_and_restarted_ends_with_exactly_the_right_rows(site: Site, tmp_path: Path) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    feed = serve_news(site)
+    for page_id in PAGE_IDS[4:]:
+        site.routes[f"/news/{page_id}"].delay = 60  # the third batch hangs: the kill lands in the middle
+    config = write_config(tmp_path, [feed], "batch_size = 2\n")
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    command = [sys.executable, "-m", "flows.cli", "run", "--config", str(config), "-q"]
+    process = subprocess.Popen(command, env=env, cwd=Path(__file__).resolve().parents[1])
+    try:
+        assert _wait_for(lambda: site.requested(f"/news/{PAGE_IDS[4]}"), 120), "the run never reached batch 3"
+        time.sleep(3)  # batch 2 is extracted and committed meanwhile
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    partial = query(tmp_path, "SELECT count(*) FROM articles WHERE NOT is_seed")[0][0]
+    assert 0 < partial < len(PAGE_IDS)
+    assert query(tmp_path, "SELECT count(*) FROM runs WHERE finished_at IS NULL")[0][0] == 1
+
+    for page_id in PAGE_IDS[4:]:
+        site.routes[f"/news/{page_id}"].delay = 0
+    site.requests.clear()
+    report = run(config)
+
+    assert report.articles_stored == len(PAGE_IDS) - partial
+    assert len(site.requested("/news/")) == len(PAGE_IDS) - partial  # what was stored is not fetched again
+    reference_dir = tmp_path / "reference"
+    reference_dir.mkdir()
+    run(write_config(reference_dir, [feed]))
+    assert query(tmp_path, CONTENT) == query(reference_dir, CONTENT)
+    assert query(tmp_path, "SELECT state, count(*) FROM entries GROUP BY state") == [("stored", len(PAGE_IDS))]
+    assert query(tmp_path, "SELECT count(*) FROM page_failures")[0][0] == 0
