@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -143,14 +143,17 @@ def fetch_pages(tasks: Sequence[PageTask], fetch: FetchSettings) -> tuple[list[F
 
 
 @task(name="extract-pages", cache_policy=NO_CACHE)
-def extract_pages(
-    pages: Sequence[FetchedPage], pool: ProcessPoolExecutor
-) -> tuple[list[NewArticle], list[PageFailure]]:
-    """Extract every page in the worker processes."""
-    futures = [
+def extract_pages(pages: Sequence[FetchedPage], pool: ProcessPoolExecutor) -> list[Future[ExtractedArticle | str]]:
+    """Queue every page for extraction in the worker processes; `collect_articles` gathers the results."""
+    return [
         pool.submit(extract_in_worker, page.response.content, page.response.url, page.response.content_type)
         for page in pages
     ]
+
+
+def collect_articles(
+    pages: Sequence[FetchedPage], futures: Sequence[Future[ExtractedArticle | str]]
+) -> tuple[list[NewArticle], list[PageFailure]]:
     articles: list[NewArticle] = []
     failures: list[PageFailure] = []
     for page, future in zip(pages, futures, strict=True):
@@ -160,6 +163,15 @@ def extract_pages(
         else:
             failures.append(PageFailure(page.task, result, http_status=page.response.status))
     return articles, failures
+
+
+@dataclass
+class _Batch:
+    size: int
+    pages: list[FetchedPage]
+    failures: list[PageFailure]
+    requests: int
+    extracting: list[Future[ExtractedArticle | str]]
 
 
 def _batches(items: Sequence[PageTask], size: int) -> Iterator[Sequence[PageTask]]:
@@ -177,24 +189,41 @@ def _ingest_pages(
     progress.start("pages", len(due))
     batches = list(_batches(due, max(settings.fetch.batch_size, 1)))
     with extraction_pool(min(worker_count(settings.fetch.workers), len(due))) as pool:
-        # While one batch is extracted in the worker processes, the next one is fetched in a thread.
-        pending = fetch_pages.submit(batches[0], settings.fetch)
+        # A three-stage pipeline: while batch n is stored, batch n+1 is extracted in the worker processes
+        # and batch n+2 is fetched in a thread, so the cores never wait for the network or the database.
+        fetching = fetch_pages.submit(batches[0], settings.fetch)
+        previous: _Batch | None = None
         for number in range(len(batches)):
-            pages, failures, requests = pending.result()
+            pages, failures, requests = fetching.result()
             if number + 1 < len(batches):
-                pending = fetch_pages.submit(batches[number + 1], settings.fetch)
-            articles, extract_failures = extract_pages(pages, pool)
-            failures = failures + extract_failures
-            stored = store.store_pages(
-                con, run_id, _now(), articles, failures, max_attempts=settings.fetch.max_page_attempts
-            )
-            report.page_requests += requests
-            report.pages_fetched += len(pages)
-            report.articles_stored += stored
-            report.articles_known += len(articles) - stored
-            report.add_page_failures(failures, max_attempts=settings.fetch.max_page_attempts)
-            progress.advance(len(batches[number]), stored=report.articles_stored, failed=report.pages_failed)
+                fetching = fetch_pages.submit(batches[number + 1], settings.fetch)
+            current = _Batch(len(batches[number]), pages, failures, requests, extract_pages(pages, pool))
+            if previous is not None:
+                _store_batch(con, settings, run_id, previous, report, progress)
+            previous = current
+        if previous is not None:
+            _store_batch(con, settings, run_id, previous, report, progress)
     progress.finish()
+
+
+def _store_batch(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    batch: _Batch,
+    report: RunReport,
+    progress: Progress,
+) -> None:
+    articles, extract_failures = collect_articles(batch.pages, batch.extracting)
+    failures = batch.failures + extract_failures
+    max_attempts = settings.fetch.max_page_attempts
+    stored = store.store_pages(con, run_id, _now(), articles, failures, max_attempts=max_attempts)
+    report.page_requests += batch.requests
+    report.pages_fetched += len(batch.pages)
+    report.articles_stored += stored
+    report.articles_known += len(articles) - stored
+    report.add_page_failures(failures, max_attempts=max_attempts)
+    progress.advance(batch.size, stored=report.articles_stored, failed=report.pages_failed)
 
 
 # --- the flow --------------------------------------------------------------------------------------------

@@ -1,0 +1,189 @@
+"""Ingest benchmark: ~1,000 real pages served from loopback through a few feeds, one full run, one idle run.
+
+Prints, measured in this one process run:
+- trafilatura's bare single-process `extract` rate on the same pages (pages/s) and its token F1;
+- the pipeline's end-to-end rate (articles stored/s, Prefect start-up excluded) and the ratio of the two;
+- the mean token F1 of the stored text against the ground truth;
+- peak memory (main process, and the largest extraction worker);
+- the time and the number of page requests of an immediate second run with nothing new.
+
+Usage: .venv/bin/python -m bench.ingest [--pages 1000] [--feeds 5]
+The HTTP server runs in its own process, as a remote site would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import multiprocessing
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "extraction" / "scrapinghub"
+
+
+def load_pages() -> tuple[dict[str, bytes], dict[str, str]]:
+    truth = json.loads((DATA / "ground-truth.json").read_text(encoding="utf-8"))
+    pages = {k: gzip.decompress((DATA / "html" / f"{k}.html.gz").read_bytes()) for k in sorted(truth)}
+    return pages, {k: v["articleBody"] for k, v in truth.items()}
+
+
+def token_f1(extracted: str, truth: str) -> float:
+    a, b = Counter(extracted.split()), Counter(truth.split())
+    common = sum((a & b).values())
+    if not common:
+        return 0.0
+    precision, recall = common / sum(a.values()), common / sum(b.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def layout(ids: list[str], n_pages: int, n_feeds: int) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """URL path → page id for n_pages distinct URLs, and feed path → its page paths."""
+    paths = {f"/p/{i}/{ids[i % len(ids)][:16]}": ids[i % len(ids)] for i in range(n_pages)}
+    feeds: dict[str, list[str]] = {f"/feed{j}.xml": [] for j in range(n_feeds)}
+    for i, path in enumerate(paths):
+        feeds[f"/feed{i % n_feeds}.xml"].append(path)
+    return paths, feeds
+
+
+def serve(port_out: Any, page_requests: Any, n_pages: int, n_feeds: int) -> None:
+    from tests.site import rss
+
+    pages, _ = load_pages()
+    paths, feeds = layout(sorted(pages), n_pages, n_feeds)
+    host: dict[str, int] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path in feeds:
+                items = [
+                    {"title": p, "link": f"http://127.0.0.1:{host['port']}{p}", "guid": p} for p in feeds[self.path]
+                ]
+                body, kind = rss(self.path, items), "application/rss+xml"
+            elif self.path in paths:
+                with page_requests.get_lock():
+                    page_requests.value += 1
+                body, kind = pages[paths[self.path]], "text/html; charset=utf-8"
+            else:
+                body, kind = b"", "text/plain"
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    host["port"] = server.server_address[1]
+    port_out.value = host["port"]
+    server.serve_forever()
+
+
+def bare_extract_rate(pages: dict[str, bytes], truth: dict[str, str]) -> tuple[float, float]:
+    import trafilatura
+
+    rates = []
+    for _ in range(2):  # the better of two passes: the baseline gets the benefit of any noise
+        started = time.perf_counter()
+        texts = {k: trafilatura.extract(html) or "" for k, html in pages.items()}
+        rates.append(len(pages) / (time.perf_counter() - started))
+    return max(rates), statistics.mean(token_f1(texts[k], truth[k]) for k in pages)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--feeds", type=int, default=5)
+    args = parser.parse_args()
+
+    from flows.cli import configure_prefect
+
+    work = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
+    configure_prefect(ROOT / "data" / "bench", verbose=False)  # a kept Prefect home: migrations run once
+    pages, truth = load_pages()
+
+    print(f"pages: {len(pages)} distinct, served under {args.pages} URLs through {args.feeds} feeds", flush=True)
+    bare_rate, bare_f1 = bare_extract_rate(pages, truth)
+    print(
+        f"bare trafilatura.extract, 1 process:  {bare_rate:7.1f} pages/s   token F1 {bare_f1:.3f} (best of 2)",
+        flush=True,
+    )
+
+    spawn = multiprocessing.get_context("spawn")
+    port, page_requests = spawn.Value("i", 0), spawn.Value("i", 0)
+    server = spawn.Process(target=serve, args=(port, page_requests, args.pages, args.feeds), daemon=True)
+    server.start()
+    while not port.value:
+        time.sleep(0.05)
+    feeds = "".join(f'[[feeds]]\nurl = "http://127.0.0.1:{port.value}/feed{j}.xml"\n' for j in range(args.feeds))
+    config = work / "bench.toml"
+    config.write_text(
+        f'[warehouse]\npath = "{work / "bench.duckdb"}"\n{feeds}[fetch]\nallow_hosts = ["127.0.0.1"]\n',
+        encoding="utf-8",
+    )
+    warmup = work / "warmup.toml"
+    warmup.write_text(f'feeds = []\n[warehouse]\npath = "{work / "warmup.duckdb"}"\n', encoding="utf-8")
+
+    from flows.ingest import ingest
+
+    started = time.perf_counter()
+    ingest(config=str(warmup), quiet=True)
+    print(f"Prefect start-up and an empty run:    {time.perf_counter() - started:7.1f} s (not counted)", flush=True)
+
+    started = time.perf_counter()
+    report = ingest(config=str(config), quiet=True)
+    elapsed = time.perf_counter() - started
+    rate = report.articles_stored / elapsed
+    print(
+        f"pipeline, end to end:                 {rate:7.1f} articles/s  ({report.articles_stored} stored, "
+        f"{report.pages_failed} failed, {elapsed:.1f} s)",
+        flush=True,
+    )
+    print(f"ratio to bare extract:                {rate / bare_rate:7.2f}x  (target >= 1.5x)")
+
+    import duckdb
+
+    from bench.ingest import layout as _layout
+
+    paths, _ = _layout(sorted(pages), args.pages, args.feeds)
+    con = duckdb.connect(str(work / "bench.duckdb"), read_only=True)
+    rows = con.execute("SELECT url, text FROM articles WHERE NOT is_seed").fetchall()
+    con.close()
+    scores = [token_f1(text, truth[paths["/" + url.split("/", 3)[3]]]) for url, text in rows]
+    stored_f1 = statistics.mean(scores) if scores else 0.0
+    print(f"stored text token F1:                 {stored_f1:7.3f}   (bare extract {bare_f1:.3f})")
+    main_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"peak memory:                          {main_peak:7.0f} MiB main process, {worker_peak:.0f} MiB largest worker"
+    )
+
+    before = page_requests.value
+    started = time.perf_counter()
+    idle = ingest(config=str(config), quiet=True)
+    idle_time = time.perf_counter() - started
+    print(
+        f"second run, nothing new:              {idle_time:7.2f} s, {page_requests.value - before} page requests, "
+        f"{idle.articles_stored} stored"
+    )
+    server.terminate()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())
