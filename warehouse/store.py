@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from extractors.articles import ExtractedArticle
 from extractors.feeds import FeedEntry
@@ -68,11 +69,59 @@ class PageFailure:
     retry: bool = True  # False: never try again (an address newsmon may not fetch)
 
 
-def _values(rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
-    """A multi-row VALUES clause and its parameters: one statement for a whole batch."""
-    width = len(rows[0])
-    row = "(" + ", ".join("?" * width) + ")"
-    return ", ".join([row] * len(rows)), [value for r in rows for value in r]
+_TS = pa.timestamp("us", tz="UTC")
+_SCHEMAS = {
+    "feeds": pa.schema([("url", pa.string()), ("name", pa.string()), ("added_at", _TS)]),
+    "entries": pa.schema(
+        [
+            ("feed_url", pa.string()),
+            ("entry_key", pa.string()),
+            ("link", pa.string()),
+            ("canonical_link", pa.string()),
+            ("title", pa.string()),
+            ("summary", pa.string()),
+            ("published_at", _TS),
+            ("first_seen_at", _TS),
+            ("run_id", pa.string()),
+            ("state", pa.string()),
+        ]
+    ),
+    "links": pa.schema([("link", pa.string()), ("article_url", pa.string())]),
+    "articles": pa.schema(
+        [
+            ("url", pa.string()),
+            ("title", pa.string()),
+            ("source", pa.string()),
+            ("author", pa.string()),
+            ("published_at", _TS),
+            ("language", pa.string()),
+            ("description", pa.string()),
+            ("text", pa.string()),
+            ("is_seed", pa.bool_()),
+            ("seed_id", pa.string()),
+            ("first_seen_at", _TS),
+            ("feed_url", pa.string()),
+            ("entry_link", pa.string()),
+            ("fetched_url", pa.string()),
+            ("run_id", pa.string()),
+        ]
+    ),
+}
+
+
+def _with_batch(
+    con: duckdb.DuckDBPyConnection, kind: str, rows: Sequence[dict[str, Any]], sql: str
+) -> list[tuple[Any, ...]]:
+    """Run `sql` with the rows visible as the relation `batch`.
+
+    Batches travel as one Arrow table: binding thousands of Python values as parameters costs duckdb a
+    failed `import pandas` per value (measured: 4 s for 1,000 entries; 0.05 s this way).
+    """
+    con.register("batch", pa.Table.from_pylist(list(rows), schema=_SCHEMAS[kind]))
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.unregister("batch")
 
 
 # --- feeds -----------------------------------------------------------------------------------------------
@@ -82,10 +131,12 @@ def sync_feeds(con: duckdb.DuckDBPyConnection, feeds: Sequence[tuple[str, str | 
     """Add configured feeds that are not in the table yet; keep the configured name up to date."""
     if not feeds:
         return
-    clause, params = _values([(url, name, now) for url, name in feeds])
-    con.execute(
-        f"INSERT INTO feeds (url, name, added_at) VALUES {clause} ON CONFLICT (url) DO UPDATE SET name = excluded.name",
-        params,
+    _with_batch(
+        con,
+        "feeds",
+        [{"url": url, "name": name, "added_at": now} for url, name in feeds],
+        "INSERT INTO feeds (url, name, added_at) SELECT * FROM batch "
+        "ON CONFLICT (url) DO UPDATE SET name = excluded.name",
     )
 
 
@@ -147,26 +198,27 @@ def record_feed_outcome(
 
 def _add_entries(con: duckdb.DuckDBPyConnection, run_id: str, outcome: FeedOutcome) -> int:
     rows = [
-        (
-            outcome.url,
-            e.key,
-            e.link,
-            e.canonical_link,
-            e.title,
-            e.summary,
-            e.published_at,
-            outcome.checked_at,
-            run_id,
-            "pending" if e.canonical_link else "no_link",
-        )
+        {
+            "feed_url": outcome.url,
+            "entry_key": e.key,
+            "link": e.link,
+            "canonical_link": e.canonical_link,
+            "title": e.title,
+            "summary": e.summary,
+            "published_at": e.published_at,
+            "first_seen_at": outcome.checked_at,
+            "run_id": run_id,
+            "state": "pending" if e.canonical_link else "no_link",
+        }
         for e in outcome.entries
     ]
-    clause, params = _values(rows)
-    inserted = con.execute(
+    inserted = _with_batch(
+        con,
+        "entries",
+        rows,
         "INSERT INTO entries (feed_url, entry_key, link, canonical_link, title, summary, published_at, "
-        f"first_seen_at, run_id, state) VALUES {clause} ON CONFLICT DO NOTHING RETURNING entry_key",
-        params,
-    ).fetchall()
+        "first_seen_at, run_id, state) SELECT * FROM batch ON CONFLICT DO NOTHING RETURNING entry_key",
+    )
     return len(inserted)
 
 
@@ -223,11 +275,12 @@ def store_pages(
     with transaction(con):
         inserted = _add_articles(con, run_id, now, articles) if articles else 0
         if articles:
-            clause, params = _values([(item.task.url, item.article.url) for item in articles])
-            con.execute(
-                f"UPDATE entries SET state = 'stored', article_url = v.article_url FROM (VALUES {clause}) "
-                "AS v(link, article_url) WHERE entries.canonical_link = v.link AND entries.state = 'pending'",
-                params,
+            _with_batch(
+                con,
+                "links",
+                [{"link": item.task.url, "article_url": item.article.url} for item in articles],
+                "UPDATE entries SET state = 'stored', article_url = batch.article_url FROM batch "
+                "WHERE entries.canonical_link = batch.link AND entries.state = 'pending'",
             )
             con.execute(
                 "UPDATE page_failures SET resolved_at = ?, next_retry_at = NULL "
@@ -239,42 +292,42 @@ def store_pages(
     return inserted
 
 
+def _article_row(**values: Any) -> dict[str, Any]:
+    row = dict.fromkeys(_SCHEMAS["articles"].names)
+    row["is_seed"] = False
+    row.update(values)
+    return row
+
+
+_INSERT_ARTICLES = "INSERT INTO articles SELECT * FROM batch ON CONFLICT (url) DO NOTHING RETURNING url"
+
+
 def _add_articles(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, items: Sequence[NewArticle]) -> int:
-    rows = []
-    seen: set[str] = set()
+    rows: dict[str, dict[str, Any]] = {}
     for item in items:
         a = item.article
-        if a.url in seen:  # two links of one batch that resolve to the same article
-            continue
-        seen.add(a.url)
         published = item.task.published_at
         if published is None and a.published is not None:
             published = datetime(a.published.year, a.published.month, a.published.day, tzinfo=now.tzinfo)
-        rows.append(
-            (
-                a.url,
-                a.title or item.task.title,
-                a.site_name or item.task.feed_name,
-                a.author,
-                published,
-                a.language,
-                a.description,
-                a.text,
-                now,
-                item.task.feed_url,
-                item.task.url,
-                item.fetched_url,
-                run_id,
-            )
+        rows.setdefault(  # two links of one batch may resolve to the same article: the first one wins
+            a.url,
+            _article_row(
+                url=a.url,
+                title=a.title or item.task.title,
+                source=a.site_name or item.task.feed_name,
+                author=a.author,
+                published_at=published,
+                language=a.language,
+                description=a.description,
+                text=a.text,
+                first_seen_at=now,
+                feed_url=item.task.feed_url,
+                entry_link=item.task.url,
+                fetched_url=item.fetched_url,
+                run_id=run_id,
+            ),
         )
-    clause, params = _values(rows)
-    inserted = con.execute(
-        "INSERT INTO articles (url, title, source, author, published_at, language, description, text, "
-        f"first_seen_at, feed_url, entry_link, fetched_url, run_id) VALUES {clause} "
-        "ON CONFLICT (url) DO NOTHING RETURNING url",
-        params,
-    ).fetchall()
-    return len(inserted)
+    return len(_with_batch(con, "articles", list(rows.values()), _INSERT_ARTICLES))
 
 
 def _record_failure(
@@ -354,17 +407,24 @@ def add_seeds(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, seeds:
     """Load the seed documents once: seeds already present (by seed id) are left alone."""
     present = {row[0] for row in con.execute("SELECT seed_id FROM articles WHERE is_seed").fetchall()}
     rows = [
-        (s.url, s.title, s.outlet, s.author, s.published_at, s.language, s.text, True, s.seed_id, now, run_id)
+        _article_row(
+            url=s.url,
+            title=s.title,
+            source=s.outlet,
+            author=s.author,
+            published_at=s.published_at,
+            language=s.language,
+            text=s.text,
+            is_seed=True,
+            seed_id=s.seed_id,
+            first_seen_at=now,
+            run_id=run_id,
+        )
         for s in seeds
         if s.seed_id not in present
     ]
     if not rows:
         return 0
-    clause, params = _values(rows)
     with transaction(con):
-        inserted = con.execute(
-            "INSERT INTO articles (url, title, source, author, published_at, language, text, is_seed, seed_id, "
-            f"first_seen_at, run_id) VALUES {clause} ON CONFLICT (url) DO NOTHING RETURNING url",
-            params,
-        ).fetchall()
+        inserted = _with_batch(con, "articles", rows, _INSERT_ARTICLES)
     return len(inserted)
