@@ -17,9 +17,9 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 
 from tests.site import Site
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not SHARED.exists():  # a clone whose ../shared sits beside the project root
-    SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The shared real-world fixtures sit beside the project root (../shared/data); NEWSMON_SHARED_DATA may point
+# elsewhere.
+SHARED = Path(os.environ.get("NEWSMON_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 EXTRACTION = SHARED / "extraction" / "scrapinghub"
 FEEDS = SHARED / "feeds"
 

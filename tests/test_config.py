@@ -10,7 +10,7 @@ import pytest
 
 from extractors.urls import canonicalize
 from flows.cli import main
-from flows.settings import SEEDS_DIR, ConfigError, load_settings, load_topic
+from flows.settings import SEEDS_DIR, ConfigError, FetchSettings, ScheduleSettings, load_settings, load_topic
 
 
 def test_documented_keys_are_read(tmp_path: Path) -> None:
@@ -104,3 +104,9 @@ def test_default_feeds_are_well_formed_http_urls() -> None:
     for feed in feeds:
         assert feed.url.startswith("https://") and canonicalize(feed.url) and feed.name
     assert len({f.url for f in feeds}) == len(feeds)
+
+
+def test_example_config_documents_the_defaults() -> None:
+    example = load_settings(Path(__file__).resolve().parents[1] / "newsmon.example.toml")
+    assert example.fetch == FetchSettings()
+    assert example.schedule == ScheduleSettings()
