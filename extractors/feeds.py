@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import html
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,11 +41,11 @@ _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
 
-def _plain(value: str | None) -> str | None:
+def plain_text(value: str | None) -> str | None:
     """Text without markup or runs of white space (feed summaries are often HTML)."""
     if not value:
         return None
-    text = _SPACE.sub(" ", _TAG.sub(" ", value)).strip()
+    text = _SPACE.sub(" ", html.unescape(_TAG.sub(" ", value))).strip()
     return text or None
 
 
@@ -77,8 +78,8 @@ def _entry(raw: Any) -> FeedEntry:
             canonical = canonicalize(link)
         except InvalidURL:
             canonical = None
-    title = _plain(raw.get("title"))
-    summary = _plain(raw.get("summary"))
+    title = plain_text(raw.get("title"))
+    summary = plain_text(raw.get("summary"))
     return FeedEntry(
         key=entry_key(raw.get("id"), link, title, summary),
         link=link,
@@ -118,7 +119,7 @@ def parse_feed(content: bytes, url: str, headers: dict[str, str] | None = None) 
         entries.setdefault(entry.key, entry)  # a feed listing one GUID twice keeps the first
     warning = f"{type(problem).__name__}: {problem}" if problem is not None else None
     return ParsedFeed(
-        title=_plain(parsed.feed.get("title")),
+        title=plain_text(parsed.feed.get("title")),
         entries=tuple(entries.values()),
         ttl_minutes=_ttl(parsed.feed),
         warning=warning,

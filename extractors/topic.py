@@ -32,15 +32,50 @@ class Seed:
 
 
 @dataclass(frozen=True)
+class RelevanceSpec:
+    groups: tuple[tuple[str, tuple[str, ...]], ...]  # (name, terms): every group must be named
+    context: tuple[str, ...] = ()
+    relation: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Topic:
     name: str
     description: str
     default_feeds: tuple[FeedSpec, ...]
     seeds: tuple[Seed, ...]
+    relevance: RelevanceSpec = RelevanceSpec(groups=())
 
 
 _SEED_KEYS = {"id", "title", "outlet", "author", "url", "published", "language"}
-_TOPIC_KEYS = {"name", "description", "default_feeds", "seeds"}
+_TOPIC_KEYS = {"name", "description", "default_feeds", "seeds", "relevance"}
+_RELEVANCE_KEYS = {"groups", "context", "relation", "exclude"}
+
+
+def _strings(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TopicError(f"{where} must be a list of strings")
+    return tuple(value)
+
+
+def _relevance(raw: object) -> RelevanceSpec:
+    if not isinstance(raw, dict):
+        raise TopicError("[relevance] must be a table")
+    unknown = set(raw) - _RELEVANCE_KEYS
+    if unknown:
+        raise TopicError(f"[relevance]: unknown keys {sorted(unknown)}")
+    groups = []
+    for number, group in enumerate(raw.get("groups", []), start=1):
+        if not isinstance(group, dict) or not isinstance(group.get("name"), str):
+            raise TopicError(f"[[relevance.groups]] {number} needs a name and terms")
+        groups.append((group["name"], _strings(group.get("terms"), f"[[relevance.groups]] {group['name']} terms")))
+    return RelevanceSpec(
+        groups=tuple(groups),
+        context=_strings(raw.get("context", []), "[relevance] context"),
+        relation=_strings(raw.get("relation", []), "[relevance] relation"),
+        exclude=_strings(raw.get("exclude", []), "[relevance] exclude"),
+    )
 
 
 def _published(value: object, seed_id: str) -> datetime | None:
@@ -99,4 +134,5 @@ def parse_topic(toml_text: str, seed_texts: dict[str, str]) -> Topic:
         description=str(data.get("description", "")).strip(),
         default_feeds=feeds,
         seeds=seeds,
+        relevance=_relevance(data.get("relevance", {})),
     )

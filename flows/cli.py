@@ -71,6 +71,58 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score JSON lines with the topic profile: each object goes back out with relevance and is_relevant."""
+    import json
+
+    from extractors.feeds import plain_text
+    from extractors.relevance import profile_for, score
+
+    settings = load_settings(args.config)
+    profile = profile_for(settings.topic, settings.relevance.threshold)
+    source = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
+    bad = 0
+    with source:
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict):
+                    raise ValueError("not a JSON object")
+                fields = {k: item.get(k) for k in ("title", "summary", "description", "text")}
+                if not all(v is None or isinstance(v, str) for v in fields.values()):
+                    raise ValueError("title, summary, description and text must be strings")
+            except ValueError as exc:
+                bad += 1
+                print(f"newsmon score: line {number}: {exc}", file=sys.stderr)
+                continue
+            body = fields["text"] or plain_text(fields["summary"] or fields["description"]) or ""
+            result = score(profile, plain_text(fields["title"]), body)
+            item.update(relevance=result.score, is_relevant=result.is_relevant, relevance_why=result.why)
+            print(json.dumps(item, ensure_ascii=False), flush=False)
+    sys.stdout.flush()
+    return EXIT_FAILED if bad else EXIT_OK
+
+
+def cmd_rescore(args: argparse.Namespace) -> int:
+    """Recompute every article's relevance from the current topic definition, fetching nothing."""
+    from extractors.relevance import profile_for
+    from flows.ingest import score_articles
+    from warehouse.db import connect
+
+    settings = load_settings(args.config)
+    con = connect(settings.warehouse_path)
+    try:
+        before = con.execute("SELECT count(*) FILTER (is_relevant) FROM articles").fetchone()
+        count = score_articles(con, profile_for(settings.topic, settings.relevance.threshold), all_rows=True)
+        after = con.execute("SELECT count(*) FILTER (is_relevant) FROM articles").fetchone()
+    finally:
+        con.close()
+    print(f"rescored {count} articles: {after[0] if after else 0} relevant (before: {before[0] if before else 0})")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsmon", description="Incremental news monitoring on one topic.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -86,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="run the ingest flow on a schedule (Prefect server)")
     serve.add_argument("--every", type=int, metavar="MINUTES", help="interval (default: [schedule] interval_minutes)")
     serve.set_defaults(func=cmd_serve)
+
+    score = sub.add_parser("score", parents=[common], help="score JSON lines on stdin or in a file for relevance")
+    score.add_argument("input", help="a JSONL file with title, summary/description, text, url, language ('-': stdin)")
+    score.set_defaults(func=cmd_score)
+
+    rescore = sub.add_parser("rescore", parents=[common], help="recompute all relevance scores (no fetching)")
+    rescore.set_defaults(func=cmd_rescore)
     return parser
 
 
@@ -93,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except OSError as exc:
+        print(f"newsmon: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except ConfigError as exc:
         print(f"newsmon: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -18,6 +18,7 @@ from prefect.utilities.annotations import quote
 from extractors.articles import ExtractedArticle
 from extractors.feeds import FeedParseError, parse_feed
 from extractors.polling import next_poll_at
+from extractors.relevance import Relevance, TopicProfile, profile_for, score
 from extractors.urls import host_of
 from flows.http import Fetcher, FetchError, RefusedAddress, Response
 from flows.report import Progress, RunReport
@@ -29,6 +30,9 @@ from warehouse.store import FeedOutcome, FeedState, NewArticle, PageFailure, Pag
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, */*;q=0.8"
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+
+
+Extracted = tuple[ExtractedArticle, Relevance | None] | str
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,7 @@ def fetch_pages(tasks: Sequence[PageTask], fetch: FetchSettings) -> tuple[list[F
 
 
 @task(name="extract-pages", cache_policy=NO_CACHE)
-def extract_pages(pages: Sequence[FetchedPage], pool: ProcessPoolExecutor) -> list[Future[ExtractedArticle | str]]:
+def extract_pages(pages: Sequence[FetchedPage], pool: ProcessPoolExecutor) -> list[Future[Extracted]]:
     """Queue every page for extraction in the worker processes; `collect_articles` gathers the results."""
     return [
         pool.submit(extract_in_worker, page.response.content, page.response.url, page.response.content_type)
@@ -153,16 +157,16 @@ def extract_pages(pages: Sequence[FetchedPage], pool: ProcessPoolExecutor) -> li
 
 
 def collect_articles(
-    pages: Sequence[FetchedPage], futures: Sequence[Future[ExtractedArticle | str]]
+    pages: Sequence[FetchedPage], futures: Sequence[Future[Extracted]]
 ) -> tuple[list[NewArticle], list[PageFailure]]:
     articles: list[NewArticle] = []
     failures: list[PageFailure] = []
     for page, future in zip(pages, futures, strict=True):
         result = future.result()
-        if isinstance(result, ExtractedArticle):
-            articles.append(NewArticle(page.task, page.response.url, result))
-        else:
+        if isinstance(result, str):
             failures.append(PageFailure(page.task, result, http_status=page.response.status))
+        else:
+            articles.append(NewArticle(page.task, page.response.url, *result))
     return articles, failures
 
 
@@ -172,7 +176,7 @@ class _Batch:
     pages: list[FetchedPage]
     failures: list[PageFailure]
     requests: int
-    extracting: list[Future[ExtractedArticle | str]]
+    extracting: list[Future[Extracted]]
 
 
 def _batches(items: Sequence[PageTask], size: int) -> Iterator[Sequence[PageTask]]:
@@ -181,7 +185,12 @@ def _batches(items: Sequence[PageTask], size: int) -> Iterator[Sequence[PageTask
 
 
 def _ingest_pages(
-    con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, report: RunReport, progress: Progress
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    report: RunReport,
+    progress: Progress,
+    profile: TopicProfile,
 ) -> None:
     report.articles_known += store.link_known_entries(con)
     due = store.pages_due(con, _now())
@@ -189,7 +198,7 @@ def _ingest_pages(
         return
     progress.start("pages", len(due))
     batches = list(_batches(due, max(settings.fetch.batch_size, 1)))
-    with extraction_pool(min(worker_count(settings.fetch.workers), len(due))) as pool:
+    with extraction_pool(min(worker_count(settings.fetch.workers), len(due)), profile) as pool:
         # quote(): Prefect would otherwise walk every page of every batch looking for futures (1.6 s of CPU
         # per 1,000 pages, measured with cProfile in bench/ingest.py).
         # A three-stage pipeline: while batch n is stored, batch n+1 is extracted in the worker processes
@@ -229,6 +238,13 @@ def _store_batch(
     progress.advance(batch.size, stored=report.articles_stored, failed=report.pages_failed)
 
 
+def score_articles(con: duckdb.DuckDBPyConnection, profile: TopicProfile, *, all_rows: bool = False) -> int:
+    """Score the articles that have no score yet (seeds, rows from before scoring existed); all with all_rows."""
+    rows = store.articles_to_score(con, all_rows=all_rows)
+    store.set_scores(con, _now(), [(url, score(profile, title, text)) for url, title, text in rows])
+    return len(rows)
+
+
 # --- the flow --------------------------------------------------------------------------------------------
 
 
@@ -256,7 +272,9 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
         store.start_run(con, run_id, report.started_at, forced=force)
         report.seeds_loaded = store.add_seeds(con, run_id, _now(), settings.topic.seeds)
         _poll(con, settings, run_id, report, force)
-        _ingest_pages(con, settings, run_id, report, progress)
+        profile = profile_for(settings.topic, settings.relevance.threshold)
+        _ingest_pages(con, settings, run_id, report, progress, profile)
+        score_articles(con, profile)
         report.finished_at = _now()
         store.finish_run(con, run_id, report.finished_at, report.counts())
         report.retry_in = store.retry_window(con, report.finished_at)

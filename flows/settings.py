@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from extractors.relevance import DEFAULT_THRESHOLD
 from extractors.topic import FeedSpec, Topic, parse_topic
 from extractors.urls import InvalidURL, canonicalize
 
@@ -38,6 +39,11 @@ class FetchSettings:
 
 
 @dataclass(frozen=True)
+class TopicSettings:
+    threshold: float = DEFAULT_THRESHOLD  # relevance at or above this is is_relevant (see extractors/relevance.py)
+
+
+@dataclass(frozen=True)
 class ScheduleSettings:
     interval_minutes: int = 30  # how often `newsmon serve` runs the ingest flow
 
@@ -49,6 +55,7 @@ class Settings:
     topic: Topic
     fetch: FetchSettings = field(default_factory=FetchSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    relevance: TopicSettings = field(default_factory=TopicSettings)
     config_path: Path | None = None
 
     @property
@@ -56,7 +63,13 @@ class Settings:
         return self.warehouse_path.parent
 
 
-_SECTIONS: dict[str, Any] = {"warehouse": None, "feeds": None, "fetch": FetchSettings, "schedule": ScheduleSettings}
+_SECTIONS: dict[str, Any] = {
+    "warehouse": None,
+    "feeds": None,
+    "fetch": FetchSettings,
+    "schedule": ScheduleSettings,
+    "topic": TopicSettings,
+}
 
 
 def _typed(section: str, key: str, value: Any, expected: Any) -> Any:
@@ -144,5 +157,6 @@ def load_settings(path: str | Path | None = None) -> Settings:
         topic=topic,
         fetch=_section(FetchSettings, "fetch", data.get("fetch", {})),
         schedule=_section(ScheduleSettings, "schedule", data.get("schedule", {})),
+        relevance=_section(TopicSettings, "topic", data.get("topic", {})),
         config_path=config_path.resolve(),
     )

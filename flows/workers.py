@@ -10,22 +10,37 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 
 from extractors.articles import ExtractedArticle, ExtractionError, extract_article
+from extractors.relevance import Relevance, TopicProfile, score
+
+_profile: TopicProfile | None = None  # set once per worker process by extraction_pool's initializer
 
 
-def extract_in_worker(content: bytes, url: str, content_type: str) -> ExtractedArticle | str:
-    """The article, or the reason there is none (a string pickles more simply than an exception)."""
+def _init_worker(profile: TopicProfile | None) -> None:
+    global _profile
+    _profile = profile
+
+
+def extract_in_worker(content: bytes, url: str, content_type: str) -> tuple[ExtractedArticle, Relevance | None] | str:
+    """The article and its relevance, or the reason there is no article (a string pickles more simply)."""
     try:
-        return extract_article(content, url, content_type)
+        article = extract_article(content, url, content_type)
     except ExtractionError as exc:
         return str(exc)
     except Exception as exc:  # noqa: BLE001 - a page that crashes the extractor must not stop the run
         return f"extraction crashed: {type(exc).__name__}: {exc}"
+    return article, score(_profile, article.title, article.text) if _profile is not None else None
 
 
 def worker_count(configured: int) -> int:
     return configured if configured > 0 else max(os.cpu_count() or 1, 1)
 
 
-def extraction_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of spawned processes: forking a process that runs Prefect's threads could deadlock."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+def extraction_pool(workers: int, profile: TopicProfile | None = None) -> ProcessPoolExecutor:
+    """A pool of spawned processes (forking a process that runs Prefect's threads could deadlock), each
+    scoring relevance with `profile` right after extraction."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(profile,),
+    )

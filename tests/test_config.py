@@ -10,7 +10,15 @@ import pytest
 
 from extractors.urls import canonicalize
 from flows.cli import main
-from flows.settings import SEEDS_DIR, ConfigError, FetchSettings, ScheduleSettings, load_settings, load_topic
+from flows.settings import (
+    SEEDS_DIR,
+    ConfigError,
+    FetchSettings,
+    ScheduleSettings,
+    TopicSettings,
+    load_settings,
+    load_topic,
+)
 
 
 def test_documented_keys_are_read(tmp_path: Path) -> None:
@@ -110,3 +118,4 @@ def test_example_config_documents_the_defaults() -> None:
     example = load_settings(Path(__file__).resolve().parents[1] / "newsmon.example.toml")
     assert example.fetch == FetchSettings()
     assert example.schedule == ScheduleSettings()
+    assert example.relevance == TopicSettings()

@@ -220,3 +220,24 @@ def test_oversized_page_and_decompression_bomb_stop_at_the_cap(site: Site, tmp_p
     assert "cap" in reasons[site.url("/news/big")]
     assert "cap" in reasons[site.url("/news/bomb")]
     assert reasons[site.url("/news/pdf")] == "not an HTML page (application/pdf)"
+
+
+def test_every_stored_article_and_seed_gets_a_score_and_rescore_applies_a_new_threshold(
+    site: Site, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, [serve_news(site, PAGE_IDS[:2])])
+    run(config)
+    rows = query(tmp_path, "SELECT is_seed, relevance, is_relevant, nearest_seed, relevance_why FROM articles")
+    assert len(rows) == 7 and all(r[1] is not None and r[3] and r[4] for r in rows)
+    # The seeds define the topic; the test pages (tech and business news) are off it.
+    assert all(relevant for is_seed, _, relevant, _, _ in rows if is_seed)
+    assert not any(relevant for is_seed, _, relevant, _, _ in rows if not is_seed)
+
+    config.write_text(config.read_text(encoding="utf-8") + "[topic]\nthreshold = 1.0\n", encoding="utf-8")
+    from flows.cli import main
+
+    assert main(["rescore", "--config", str(config)]) == 0
+    relevant, perfect = query(
+        tmp_path, "SELECT count(*) FILTER (is_relevant), count(*) FILTER (relevance >= 1.0) FROM articles"
+    )[0]
+    assert relevant == perfect < 5

@@ -13,6 +13,7 @@ import pyarrow as pa
 from extractors.articles import ExtractedArticle
 from extractors.feeds import FeedEntry
 from extractors.polling import retry_delay
+from extractors.relevance import Relevance
 from extractors.topic import Seed
 from warehouse.db import transaction
 
@@ -59,6 +60,7 @@ class NewArticle:
     task: PageTask
     fetched_url: str
     article: ExtractedArticle
+    relevance: Relevance | None = None
 
 
 @dataclass(frozen=True)
@@ -104,9 +106,37 @@ _SCHEMAS = {
             ("entry_link", pa.string()),
             ("fetched_url", pa.string()),
             ("run_id", pa.string()),
+            ("relevance", pa.float64()),
+            ("is_relevant", pa.bool_()),
+            ("relevance_terms", pa.list_(pa.string())),
+            ("nearest_seed", pa.string()),
+            ("relevance_why", pa.string()),
+            ("scored_at", _TS),
+        ]
+    ),
+    "scores": pa.schema(
+        [
+            ("url", pa.string()),
+            ("relevance", pa.float64()),
+            ("is_relevant", pa.bool_()),
+            ("relevance_terms", pa.list_(pa.string())),
+            ("nearest_seed", pa.string()),
+            ("relevance_why", pa.string()),
         ]
     ),
 }
+
+
+def _score_columns(relevance: Relevance | None) -> dict[str, Any]:
+    if relevance is None:
+        return {}
+    return {
+        "relevance": relevance.score,
+        "is_relevant": relevance.is_relevant,
+        "relevance_terms": list(relevance.matched),
+        "nearest_seed": relevance.nearest_seed,
+        "relevance_why": relevance.why,
+    }
 
 
 def _with_batch(
@@ -325,6 +355,8 @@ def _add_articles(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, it
                 entry_link=item.task.url,
                 fetched_url=item.fetched_url,
                 run_id=run_id,
+                scored_at=now if item.relevance is not None else None,
+                **_score_columns(item.relevance),
             ),
         )
     return len(_with_batch(con, "articles", list(rows.values()), _INSERT_ARTICLES))
@@ -428,3 +460,28 @@ def add_seeds(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, seeds:
     with transaction(con):
         inserted = _with_batch(con, "articles", rows, _INSERT_ARTICLES)
     return len(inserted)
+
+
+# --- relevance -------------------------------------------------------------------------------------------
+
+
+def articles_to_score(con: duckdb.DuckDBPyConnection, *, all_rows: bool = False) -> list[tuple[str, str | None, str]]:
+    """(url, title, text) of the articles without a score (of every article with all_rows)."""
+    where = "" if all_rows else " WHERE relevance IS NULL"
+    return con.execute(f"SELECT url, title, text FROM articles{where} ORDER BY url").fetchall()
+
+
+def set_scores(con: duckdb.DuckDBPyConnection, now: datetime, scores: Sequence[tuple[str, Relevance]]) -> None:
+    """Store relevance scores in one transaction."""
+    if not scores:
+        return
+    with transaction(con):
+        _with_batch(
+            con,
+            "scores",
+            [{"url": url, **_score_columns(relevance)} for url, relevance in scores],
+            "UPDATE articles SET relevance = batch.relevance, is_relevant = batch.is_relevant, "
+            "relevance_terms = batch.relevance_terms, nearest_seed = batch.nearest_seed, "
+            f"relevance_why = batch.relevance_why, scored_at = '{now.isoformat()}'::TIMESTAMPTZ "
+            "FROM batch WHERE articles.url = batch.url",
+        )

@@ -1,0 +1,99 @@
+"""Relevance: the quality gate on the shared labelled data, hard negatives, explanations, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.relevance import evaluate, keyword_baseline, load_items
+from extractors.relevance import TopicProfile, profile_for, score
+from flows.settings import load_topic
+
+BASELINE = Path(__file__).parent / "baselines" / "relevance.json"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def profile() -> TopicProfile:
+    return profile_for(load_topic())
+
+
+def test_quality_does_not_fall_below_the_pinned_baseline(profile: TopicProfile) -> None:
+    """A change may raise these figures (then update the baseline file), never silently lower them."""
+    items = load_items()
+    figures = evaluate(items, lambda item: score(profile, item.title, item.text).is_relevant)
+    pinned = json.loads(BASELINE.read_text(encoding="utf-8"))
+    for name, (precision, recall, f1) in pinned.items():
+        got = figures[name]
+        assert got[0] >= precision - 1e-9, f"{name} precision {got[0]:.3f} < {precision:.3f}"
+        assert got[1] >= recall - 1e-9, f"{name} recall {got[1]:.3f} < {recall:.3f}"
+        assert got[2] >= f1 - 1e-9, f"{name} F1 {got[2]:.3f} < {f1:.3f}"
+
+
+def test_full_text_beats_the_keyword_query(profile: TopicProfile) -> None:
+    items = [item for item in load_items() if item.set == "articles"]
+    ours = evaluate(items, lambda item: score(profile, item.title, item.text).is_relevant)["articles"]
+    theirs = evaluate(items, lambda item: keyword_baseline(item.title, item.text))["articles"]
+    assert ours[0] > theirs[0] and ours[2] > theirs[2]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "North Korea fires ballistic missile into the sea, South Korea says",
+        "Putin and Xi pledge deeper military ties in Beijing",
+        "Ukraine says Russia launched 90 drones overnight on Kyiv",
+        "Putin gifts Kim Jong Un a limousine",
+        "Russia opens direct flight route between Moscow and Pyongyang",
+        "Kim Kardashian wears Russian designer at North Korea-themed party",
+    ],
+)
+def test_hard_negatives_stay_out(profile: TopicProfile, title: str) -> None:
+    assert not score(profile, title, "").is_relevant
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        ("North Korean troops fight alongside Russian forces in Kursk", ""),
+        ("Putin and Kim sign mutual defence treaty in Pyongyang", "The pact obliges each side to give military aid."),
+        ("북한, 러시아에 포탄 수백만 발 공급", "북한이 러시아에 포탄과 미사일을 공급했다고 국정원이 밝혔다."),
+        (
+            "Nordkorea schickt Soldaten nach Russland",
+            "Nordkoreanische Truppen kämpfen in Kursk.",
+        ),
+        ("Triều Tiên gửi binh sĩ tới Nga", "Binh sĩ Triều Tiên được triển khai để hỗ trợ quân đội Nga tại Kursk."),
+    ],
+)
+def test_the_topic_is_recognised_in_each_language(profile: TopicProfile, title: str, text: str) -> None:
+    assert score(profile, title, text).is_relevant
+
+
+def test_every_score_says_why(profile: TopicProfile) -> None:
+    result = score(profile, "North Korea ships artillery shells to Russia", "Pyongyang sent the munitions by rail.")
+    assert 0 <= result.score <= 1
+    assert {"north korea", "russia", "artillery"} <= set(result.matched)
+    assert result.nearest_seed in {seed.seed_id for seed in load_topic().seeds}
+    assert "Russia and North Korea together" in result.why
+
+
+def test_score_command_adds_scores_and_names_bad_lines(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        '{"title": "North Korea sends troops to Russia", "summary": "<p>Soldiers deployed to Kursk</p>", "url": "u1"}\n'
+        "{broken\n"
+        '{"title": "Taylor Swift tour dates", "description": "Concerts in Europe"}\n',
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "score", str(source)], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(line.get("url"), line["is_relevant"]) for line in lines] == [("u1", True), (None, False)]
+    assert all(0 <= line["relevance"] <= 1 for line in lines)
+    assert "line 2:" in result.stderr
+    assert result.returncode == 1
