@@ -15,24 +15,21 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from extractors.articles import ExtractedArticle
+from extractors.duplicates import fingerprint, is_copy
 from extractors.feeds import FeedParseError, parse_feed
 from extractors.polling import next_poll_at
-from extractors.relevance import Relevance, TopicProfile, profile_for, score
+from extractors.relevance import TopicProfile, profile_for, score
 from extractors.urls import host_of
 from flows.http import Fetcher, FetchError, RefusedAddress, Response
 from flows.report import Progress, RunReport
 from flows.settings import FetchSettings, Settings, load_settings
-from flows.workers import extract_in_worker, extraction_pool, worker_count
+from flows.workers import Extracted, extract_in_worker, extraction_pool, worker_count
 from warehouse import store
 from warehouse.db import connect
 from warehouse.store import FeedOutcome, FeedState, NewArticle, PageFailure, PageTask
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, */*;q=0.8"
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
-
-
-Extracted = tuple[ExtractedArticle, Relevance | None] | str
 
 
 @dataclass(frozen=True)
@@ -229,7 +226,7 @@ def _store_batch(
     articles, extract_failures = collect_articles(batch.pages, batch.extracting)
     failures = batch.failures + extract_failures
     max_attempts = settings.fetch.max_page_attempts
-    stored = store.store_pages(con, run_id, _now(), articles, failures, max_attempts=max_attempts)
+    stored = store.store_pages(con, run_id, _now(), articles, failures, max_attempts=max_attempts, is_copy=is_copy)
     report.page_requests += batch.requests
     report.pages_fetched += len(batch.pages)
     report.articles_stored += stored
@@ -242,6 +239,13 @@ def score_articles(con: duckdb.DuckDBPyConnection, profile: TopicProfile, *, all
     """Score the articles that have no score yet (seeds, rows from before scoring existed); all with all_rows."""
     rows = store.articles_to_score(con, all_rows=all_rows)
     store.set_scores(con, _now(), [(url, score(profile, title, text)) for url, title, text in rows])
+    return len(rows)
+
+
+def fingerprint_articles(con: duckdb.DuckDBPyConnection) -> int:
+    """Fingerprint the articles that have none yet (seeds, rows from before fingerprints existed)."""
+    rows = store.articles_without_fingerprint(con)
+    store.set_fingerprints(con, [(url, fingerprint(text)) for url, text in rows])
     return len(rows)
 
 
@@ -271,10 +275,12 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
     try:
         store.start_run(con, run_id, report.started_at, forced=force)
         report.seeds_loaded = store.add_seeds(con, run_id, _now(), settings.topic.seeds)
+        fingerprint_articles(con)  # seeds first: a fetched copy of a seed is then marked as such
         _poll(con, settings, run_id, report, force)
         profile = profile_for(settings.topic, settings.relevance.threshold)
         _ingest_pages(con, settings, run_id, report, progress, profile)
         score_articles(con, profile)
+        fingerprint_articles(con)
         report.finished_at = _now()
         store.finish_run(con, run_id, report.finished_at, report.counts())
         report.retry_in = store.retry_window(con, report.finished_at)

@@ -10,6 +10,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 
 from extractors.articles import ExtractedArticle, ExtractionError, extract_article
+from extractors.duplicates import Fingerprint, fingerprint
 from extractors.relevance import Relevance, TopicProfile, score
 
 _profile: TopicProfile | None = None  # set once per worker process by extraction_pool's initializer
@@ -20,15 +21,20 @@ def _init_worker(profile: TopicProfile | None) -> None:
     _profile = profile
 
 
-def extract_in_worker(content: bytes, url: str, content_type: str) -> tuple[ExtractedArticle, Relevance | None] | str:
-    """The article and its relevance, or the reason there is no article (a string pickles more simply)."""
+Extracted = tuple[ExtractedArticle, Relevance | None, Fingerprint | None] | str
+
+
+def extract_in_worker(content: bytes, url: str, content_type: str) -> Extracted:
+    """The article, its relevance and its fingerprint, or the reason there is no article (a string pickles
+    more simply than an exception)."""
     try:
         article = extract_article(content, url, content_type)
     except ExtractionError as exc:
         return str(exc)
     except Exception as exc:  # noqa: BLE001 - a page that crashes the extractor must not stop the run
         return f"extraction crashed: {type(exc).__name__}: {exc}"
-    return article, score(_profile, article.title, article.text) if _profile is not None else None
+    relevance = score(_profile, article.title, article.text) if _profile is not None else None
+    return article, relevance, fingerprint(article.text)
 
 
 def worker_count(configured: int) -> int:

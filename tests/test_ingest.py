@@ -241,3 +241,40 @@ def test_every_stored_article_and_seed_gets_a_score_and_rescore_applies_a_new_th
         tmp_path, "SELECT count(*) FILTER (is_relevant), count(*) FILTER (relevance >= 1.0) FROM articles"
     )[0]
     assert relevant == perfect < 5
+
+
+def _wrapped(headline: str, paragraphs: list[str], boilerplate: list[str]) -> bytes:
+    """A page of another outlet: its own navigation and footer around the article's paragraphs."""
+    nav = "".join(f"<li><a href='/x{i}'>{p[:60]}</a></li>" for i, p in enumerate(boilerplate[:6]))
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    footer = "".join(f"<p>{p}</p>" for p in boilerplate[-2:])
+    return (
+        f"<html lang='en'><head><title>{headline}</title></head><body><nav><ul>{nav}</ul></nav>"
+        f"<article><h1>{headline}</h1>{body}</article><footer>{footer}</footer></body></html>"
+    ).encode()
+
+
+def test_syndicated_copy_is_stored_once_as_a_copy_and_folded_into_its_story(site: Site, tmp_path: Path) -> None:
+    from flows.settings import load_topic
+
+    seed = next(s for s in load_topic().seeds if s.seed_id.startswith("003"))
+    paragraphs = [line for line in seed.text.splitlines()[1:] if line.strip()][:-1]  # the last one cut
+    other = ground_truth()[PAGE_IDS[0]]["articleBody"].splitlines()
+    site.routes["/wire/copy"] = Route(body=_wrapped("Putin and Kim seal defence pact", paragraphs, other))
+    site.routes["/other/copy"] = Route(body=_wrapped("Russia, North Korea pact", paragraphs[1:], other[3:]))
+    items = [
+        {"title": "copy", "link": site.url("/wire/copy?utm_source=x"), "guid": "c1"},
+        {"title": "the same page, AMP link", "link": site.url("/wire/copy/amp"), "guid": "c2"},
+        {"title": "another outlet's copy", "link": site.url("/other/copy"), "guid": "c3"},
+    ]
+    site.routes["/feed.xml"] = Route(body=rss("wire", items))
+    config = write_config(tmp_path, [site.url("/feed.xml")])
+
+    run(config)
+
+    copies = query(tmp_path, "SELECT url, duplicate_of, is_relevant FROM articles WHERE NOT is_seed ORDER BY url")
+    assert copies == [(site.url("/other/copy"), seed.url, True), (site.url("/wire/copy"), seed.url, True)]
+    assert site.requested("/wire/copy/amp") == []  # the AMP link is the same article: fetched once, canonically
+    story = query(tmp_path, "SELECT copies, list_sort(copy_urls) FROM stories WHERE url = ?", [seed.url])
+    assert story == [(2, [site.url("/other/copy"), site.url("/wire/copy")])]
+    assert query(tmp_path, "SELECT count(*) FROM stories WHERE url LIKE 'http://127.0.0.1%'")[0][0] == 0

@@ -17,6 +17,17 @@ from extractors.urls import InvalidURL, canonicalize, is_forbidden_address
         ("https://example.com/café", "https://example.com/caf%C3%A9"),
         ("https://example.com/a?q=north+korea&page=2", "https://example.com/a?q=north%20korea&page=2"),
         ("https://bücher.example/x", "https://xn--bcher-kva.example/x"),
+        # AMP and aggregator variants of one article
+        ("https://www.example.com/news/story/amp", "https://www.example.com/news/story"),
+        ("https://www.example.com/news/story/amp/", "https://www.example.com/news/story"),
+        ("https://amp.example.com/news/story", "https://example.com/news/story"),
+        ("https://www.example.com/news/story?outputType=amp&id=3", "https://www.example.com/news/story?id=3"),
+        ("https://www.example.com/news/story?amp", "https://www.example.com/news/story"),
+        (
+            "http://www.bing.com/news/apiclick.aspx?ref=FexRss&aid=&tid=X&url=https%3a%2f%2fwww.example.com%2fa%3futm_source%3dbing&c=1",
+            "https://www.example.com/a",
+        ),
+        ("https://www.google.com/url?rct=j&sa=t&url=https://example.org/x?id=2&ct=ga", "https://example.org/x?id=2"),
     ],
 )
 def test_canonical_url_drops_what_does_not_change_the_page(url: str, canonical: str) -> None:

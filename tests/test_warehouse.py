@@ -15,6 +15,7 @@ def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
     assert con.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall() == [
         (1, "0001_init.sql"),
         (2, "0002_relevance.sql"),
+        (3, "0003_duplicates.sql"),
     ]
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert {"runs", "feeds", "entries", "articles", "page_failures"} <= tables

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from extractors.articles import ExtractedArticle
+from extractors.duplicates import Fingerprint
 from extractors.feeds import FeedEntry
 from extractors.polling import retry_delay
 from extractors.relevance import Relevance
@@ -61,6 +62,7 @@ class NewArticle:
     fetched_url: str
     article: ExtractedArticle
     relevance: Relevance | None = None
+    fingerprint: Fingerprint | None = None
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,14 @@ _SCHEMAS = {
             ("nearest_seed", pa.string()),
             ("relevance_why", pa.string()),
             ("scored_at", _TS),
+            ("duplicate_of", pa.string()),
+            ("minhash", pa.list_(pa.uint32())),
+            ("shingles", pa.int32()),
         ]
     ),
+    "bands": pa.schema([("url", pa.string()), ("band", pa.int16()), ("hash", pa.int64())]),
+    "fingerprints": pa.schema([("url", pa.string()), ("minhash", pa.list_(pa.uint32())), ("shingles", pa.int32())]),
+    "copies": pa.schema([("url", pa.string()), ("duplicate_of", pa.string())]),
     "scores": pa.schema(
         [
             ("url", pa.string()),
@@ -292,6 +300,9 @@ def pages_due(con: duckdb.DuckDBPyConnection, now: datetime, *, limit: int | Non
     return [PageTask(*row) for row in rows]
 
 
+CopyTest = Callable[[Sequence[int], int, Sequence[int], int], bool]
+
+
 def store_pages(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -300,10 +311,18 @@ def store_pages(
     failures: Sequence[PageFailure],
     *,
     max_attempts: int,
+    is_copy: CopyTest | None = None,
 ) -> int:
-    """Store one batch of fetched pages in one transaction; returns the number of new articles."""
+    """Store one batch of fetched pages in one transaction; returns the number of new articles.
+
+    With `is_copy`, each new article that is a copy of an earlier one (by fingerprint) gets `duplicate_of`.
+    """
     with transaction(con):
-        inserted = _add_articles(con, run_id, now, articles) if articles else 0
+        new_urls = _add_articles(con, run_id, now, articles) if articles else set()
+        inserted = len(new_urls)
+        _add_bands(con, [(i.article.url, i.fingerprint) for i in articles if i.article.url in new_urls])
+        if is_copy is not None and new_urls:
+            mark_copies(con, new_urls, is_copy)
         if articles:
             _with_batch(
                 con,
@@ -332,7 +351,8 @@ def _article_row(**values: Any) -> dict[str, Any]:
 _INSERT_ARTICLES = "INSERT INTO articles SELECT * FROM batch ON CONFLICT (url) DO NOTHING RETURNING url"
 
 
-def _add_articles(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, items: Sequence[NewArticle]) -> int:
+def _add_articles(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, items: Sequence[NewArticle]) -> set[str]:
+    """Insert the articles whose URL is new; returns those URLs."""
     rows: dict[str, dict[str, Any]] = {}
     for item in items:
         a = item.article
@@ -356,10 +376,12 @@ def _add_articles(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, it
                 fetched_url=item.fetched_url,
                 run_id=run_id,
                 scored_at=now if item.relevance is not None else None,
+                minhash=list(item.fingerprint.signature) if item.fingerprint else None,
+                shingles=item.fingerprint.shingles if item.fingerprint else 0,
                 **_score_columns(item.relevance),
             ),
         )
-    return len(_with_batch(con, "articles", list(rows.values()), _INSERT_ARTICLES))
+    return {row[0] for row in _with_batch(con, "articles", list(rows.values()), _INSERT_ARTICLES)}
 
 
 def _record_failure(
@@ -485,3 +507,92 @@ def set_scores(con: duckdb.DuckDBPyConnection, now: datetime, scores: Sequence[t
             f"relevance_why = batch.relevance_why, scored_at = '{now.isoformat()}'::TIMESTAMPTZ "
             "FROM batch WHERE articles.url = batch.url",
         )
+
+
+# --- duplicates ------------------------------------------------------------------------------------------
+
+
+def _add_bands(con: duckdb.DuckDBPyConnection, fingerprints: Sequence[tuple[str, Fingerprint | None]]) -> None:
+    rows = [
+        {"url": url, "band": band, "hash": value}
+        for url, fp in fingerprints
+        if fp is not None
+        for band, value in enumerate(fp.bands)
+    ]
+    if rows:
+        _with_batch(con, "bands", rows, "INSERT INTO article_bands SELECT * FROM batch")
+
+
+def mark_copies(con: duckdb.DuckDBPyConnection, urls: Sequence[str] | set[str], is_copy: CopyTest) -> int:
+    """Set duplicate_of for each of `urls` that is a copy of an article seen before it.
+
+    The original is the earliest article (first_seen_at, then url) that is itself no copy; articles of one
+    batch are taken in that same order, so the first copy stored stays the original.
+    """
+    if not urls:
+        return 0
+    rows = con.execute(
+        """
+        WITH new AS (SELECT url, minhash, shingles, first_seen_at FROM articles
+                     WHERE list_contains(?, url) AND minhash IS NOT NULL),
+        pairs AS (
+            SELECT DISTINCT n.url AS new_url, o.url AS old_url
+            FROM article_bands nb
+            JOIN new n ON n.url = nb.url
+            JOIN article_bands ob ON ob.band = nb.band AND ob.hash = nb.hash AND ob.url <> nb.url
+            JOIN articles o ON o.url = ob.url
+            WHERE (o.first_seen_at, o.url) < (n.first_seen_at, n.url)
+        )
+        SELECT p.new_url, n.minhash, n.shingles, o.url, o.minhash, o.shingles
+        FROM pairs p JOIN new n ON n.url = p.new_url JOIN articles o ON o.url = p.old_url
+        ORDER BY n.first_seen_at, n.url, o.first_seen_at, o.url
+        """,
+        [list(urls)],
+    ).fetchall()
+    copies: dict[str, str] = {}
+    originals = {
+        url: dup
+        for url, dup in con.execute(
+            "SELECT url, duplicate_of FROM articles WHERE list_contains(?, url)", [list({r[3] for r in rows})]
+        ).fetchall()
+    }
+    for new_url, new_sig, new_size, old_url, old_sig, old_size in rows:
+        if new_url in copies:
+            continue
+        original = copies.get(old_url) or originals.get(old_url) or old_url
+        if is_copy(new_sig, new_size, old_sig, old_size):
+            copies[new_url] = original
+    if copies:
+        _with_batch(
+            con,
+            "copies",
+            [{"url": url, "duplicate_of": original} for url, original in copies.items()],
+            "UPDATE articles SET duplicate_of = batch.duplicate_of FROM batch WHERE articles.url = batch.url",
+        )
+    return len(copies)
+
+
+def articles_without_fingerprint(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(url, text) of articles never fingerprinted (seeds, rows from before fingerprints existed)."""
+    return con.execute(
+        "SELECT url, text FROM articles WHERE minhash IS NULL AND url NOT IN (SELECT url FROM article_bands) "
+        "AND shingles IS NULL ORDER BY url"
+    ).fetchall()
+
+
+def set_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Sequence[tuple[str, Fingerprint | None]]) -> None:
+    """Store fingerprints (shingles = 0 marks a text too short to compare, so it is not tried again)."""
+    if not fingerprints:
+        return
+    with transaction(con):
+        _with_batch(
+            con,
+            "fingerprints",
+            [
+                {"url": url, "minhash": list(fp.signature) if fp else None, "shingles": fp.shingles if fp else 0}
+                for url, fp in fingerprints
+            ],
+            "UPDATE articles SET minhash = batch.minhash, shingles = batch.shingles FROM batch "
+            "WHERE articles.url = batch.url",
+        )
+        _add_bands(con, fingerprints)
