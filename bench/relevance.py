@@ -133,6 +133,16 @@ def main() -> int:
         base_on = sum(baseline[id(m)] for m in members)
         print(f"  {sub:45s} {ours_on:3d} / {base_on:3d} of {len(members)}")
     print(f"\ntime per 1,000 texts: newsmon {per_1000:.2f} s, keyword {base_per_1000:.3f} s")
+    from extractors.relevance import PREFILTER_THRESHOLD
+
+    feed_items = [item for item in items if item.set == "feed_items"]
+    skipped = [item for item in feed_items if score(profile, item.title, item.text).score < PREFILTER_THRESHOLD]
+    lost = sum(item.label == "on" for item in skipped)
+    on_total = sum(item.label == "on" for item in feed_items)
+    print(
+        f"prefilter ([topic] prefilter = true) on feed items: {len(skipped)} of {len(feed_items)} pages not "
+        f"fetched ({len(skipped) / len(feed_items):.0%}), {lost} of {on_total} on-topic items lost"
+    )
     if args.json:
         args.json.write_text(json.dumps({k: v[:3] for k, v in ours.items()}, indent=2) + "\n", encoding="utf-8")
     return 0

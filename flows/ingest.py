@@ -18,7 +18,7 @@ from prefect.utilities.annotations import quote
 from extractors.duplicates import fingerprint, is_copy
 from extractors.feeds import FeedParseError, parse_feed
 from extractors.polling import next_poll_at
-from extractors.relevance import TopicProfile, profile_for, score
+from extractors.relevance import PREFILTER_THRESHOLD, TopicProfile, profile_for, score
 from extractors.urls import host_of
 from flows.http import Fetcher, FetchError, RefusedAddress, Response
 from flows.report import Progress, RunReport
@@ -176,6 +176,23 @@ class _Batch:
     extracting: list[Future[Extracted]]
 
 
+def _prefilter(
+    con: duckdb.DuckDBPyConnection, due: Sequence[PageTask], profile: TopicProfile, report: RunReport
+) -> list[PageTask]:
+    """Drop the entries whose title and summary are clearly off the topic, recording why."""
+    kept: list[PageTask] = []
+    skipped: list[tuple[str, float, str]] = []
+    for item in due:
+        result = score(profile, item.title, item.summary)
+        if item.attempts == 0 and result.score < PREFILTER_THRESHOLD:
+            skipped.append((item.url, result.score, result.why))
+        else:
+            kept.append(item)
+    store.skip_entries(con, skipped)
+    report.entries_skipped += len(skipped)
+    return kept
+
+
 def _batches(items: Sequence[PageTask], size: int) -> Iterator[Sequence[PageTask]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -191,6 +208,8 @@ def _ingest_pages(
 ) -> None:
     report.articles_known += store.link_known_entries(con)
     due = store.pages_due(con, _now())
+    if settings.relevance.prefilter:
+        due = _prefilter(con, due, profile, report)
     if not due:
         return
     progress.start("pages", len(due))

@@ -25,6 +25,7 @@ class RunReport:
     feeds_not_modified: int = 0
     feeds_skipped: int = 0  # not due yet (Cache-Control, <ttl>, min_poll_minutes, error backoff)
     entries_new: int = 0
+    entries_skipped: int = 0  # judged off the topic by the prefilter: not fetched
     page_requests: int = 0
     pages_fetched: int = 0
     articles_stored: int = 0
@@ -79,7 +80,8 @@ class RunReport:
             f"  warehouse  {self.warehouse}",
             f"  feeds      {self.feeds_polled} polled: {ok} changed, {self.feeds_not_modified} not modified, "
             f"{self.feeds_failed} failed" + (f"; {self.feeds_skipped} not due yet" if self.feeds_skipped else ""),
-            f"  entries    {self.entries_new} new",
+            f"  entries    {self.entries_new} new"
+            + (f", {self.entries_skipped} skipped by the prefilter" if self.entries_skipped else ""),
             f"  articles   {self.articles_stored} stored, {self.articles_known} already known "
             f"({self.pages_fetched} pages fetched, {self.page_requests} requests)",
             f"  failures   {self.pages_failed} pages failed"

@@ -41,6 +41,7 @@ class FetchSettings:
 @dataclass(frozen=True)
 class TopicSettings:
     threshold: float = DEFAULT_THRESHOLD  # relevance at or above this is is_relevant (see extractors/relevance.py)
+    prefilter: bool = False  # skip fetching entries whose title and summary are clearly off the topic
 
 
 @dataclass(frozen=True)

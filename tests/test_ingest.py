@@ -278,3 +278,22 @@ def test_syndicated_copy_is_stored_once_as_a_copy_and_folded_into_its_story(site
     story = query(tmp_path, "SELECT copies, list_sort(copy_urls) FROM stories WHERE url = ?", [seed.url])
     assert story == [(2, [site.url("/other/copy"), site.url("/wire/copy")])]
     assert query(tmp_path, "SELECT count(*) FROM stories WHERE url LIKE 'http://127.0.0.1%'")[0][0] == 0
+
+
+def test_prefilter_skips_clearly_off_topic_entries_and_records_why(site: Site, tmp_path: Path) -> None:
+    site.routes["/news/on"] = Route(body=_wrapped("x", ["North Korean troops fight for Russia in Kursk."] * 5, []))
+    site.routes[f"/news/{PAGE_IDS[0]}"] = Route(body=page_html(PAGE_IDS[0]))
+    items = [
+        {"title": "North Korea sends troops to Russia", "link": site.url("/news/on"), "guid": "on"},
+        {"title": "New game streaming services compared", "link": site.url(f"/news/{PAGE_IDS[0]}"), "guid": "off"},
+    ]
+    site.routes["/feed.xml"] = Route(body=rss("t", items))
+    config = write_config(tmp_path, [site.url("/feed.xml")], "[topic]\nprefilter = true\n")
+
+    report = run(config)
+
+    assert site.requested("/news/") == ["/news/on"]
+    assert report.entries_skipped == 1
+    rows = query(tmp_path, "SELECT title, state, prefilter_score, prefilter_why FROM entries ORDER BY title DESC")
+    assert rows[0][:2] == ("North Korea sends troops to Russia", "stored")
+    assert rows[1][1] == "skipped" and rows[1][2] < 0.1 and "does not name Russia" in rows[1][3]

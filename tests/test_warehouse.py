@@ -16,6 +16,7 @@ def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
         (1, "0001_init.sql"),
         (2, "0002_relevance.sql"),
         (3, "0003_duplicates.sql"),
+        (4, "0004_prefilter.sql"),
     ]
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert {"runs", "feeds", "entries", "articles", "page_failures"} <= tables

@@ -54,6 +54,7 @@ class PageTask:
     published_at: datetime | None
     title: str | None
     attempts: int  # failed attempts so far
+    summary: str | None = None  # the entry's summary (for the prefilter)
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ _SCHEMAS = {
     "bands": pa.schema([("url", pa.string()), ("band", pa.int16()), ("hash", pa.int64())]),
     "fingerprints": pa.schema([("url", pa.string()), ("minhash", pa.list_(pa.uint32())), ("shingles", pa.int32())]),
     "copies": pa.schema([("url", pa.string()), ("duplicate_of", pa.string())]),
+    "skips": pa.schema([("link", pa.string()), ("score", pa.float64()), ("why", pa.string())]),
     "scores": pa.schema(
         [
             ("url", pa.string()),
@@ -286,7 +288,8 @@ def pages_due(con: duckdb.DuckDBPyConnection, now: datetime, *, limit: int | Non
     rows = con.execute(
         """
         SELECT e.canonical_link, arg_min(e.feed_url, e.first_seen_at), arg_min(f.name, e.first_seen_at),
-               min(e.published_at), arg_min(e.title, e.first_seen_at), coalesce(any_value(p.attempts), 0)
+               min(e.published_at), arg_min(e.title, e.first_seen_at), coalesce(any_value(p.attempts), 0),
+               arg_min(e.summary, e.first_seen_at)
         FROM entries e
         JOIN feeds f ON f.url = e.feed_url
         LEFT JOIN page_failures p ON p.url = e.canonical_link
@@ -596,3 +599,17 @@ def set_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Sequence[tupl
             "WHERE articles.url = batch.url",
         )
         _add_bands(con, fingerprints)
+
+
+def skip_entries(con: duckdb.DuckDBPyConnection, skipped: Sequence[tuple[str, float, str]]) -> None:
+    """Mark the pending entries of these links as skipped by the prefilter, with its score and reason."""
+    if not skipped:
+        return
+    with transaction(con):
+        _with_batch(
+            con,
+            "skips",
+            [{"link": link, "score": value, "why": why} for link, value, why in skipped],
+            "UPDATE entries SET state = 'skipped', prefilter_score = batch.score, prefilter_why = batch.why "
+            "FROM batch WHERE entries.canonical_link = batch.link AND entries.state = 'pending'",
+        )
