@@ -45,6 +45,27 @@ class TopicSettings:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    to: tuple[str, ...] = ()  # recipients; each gets every alert once
+    from_: str = "newsmon@localhost"  # the From address (key: from)
+    mode: str = "immediate"  # "immediate": a message after each run that found something; "digest": daily
+    digest_hour: int = 7  # the hour (0-23, local time of the scheduler) of the daily digest
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"  # "none", "starttls" or "ssl"
+    username: str = ""  # the password comes from $NEWSMON_SMTP_PASSWORD, never from a file
+    timeout_seconds: float = 30.0
+    ca_file: str = ""  # a CA bundle to trust for TLS (a private server's certificate); "": the system's
+
+
+PASSWORD_ENV = "NEWSMON_SMTP_PASSWORD"
+
+
+@dataclass(frozen=True)
 class ScheduleSettings:
     interval_minutes: int = 30  # how often `newsmon serve` runs the ingest flow
 
@@ -57,6 +78,8 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     relevance: TopicSettings = field(default_factory=TopicSettings)
+    alerts: AlertSettings | None = None  # None: no [alerts] section, no mail (alerts wait in the outbox)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
     config_path: Path | None = None
 
     @property
@@ -70,7 +93,10 @@ _SECTIONS: dict[str, Any] = {
     "fetch": FetchSettings,
     "schedule": ScheduleSettings,
     "topic": TopicSettings,
+    "alerts": AlertSettings,
+    "smtp": SmtpSettings,
 }
+_ALIASES = {"from": "from_"}
 
 
 def _typed(section: str, key: str, value: Any, expected: Any) -> Any:
@@ -93,10 +119,12 @@ def _section(cls: Any, section: str, raw: Any) -> Any:
         raise ConfigError(f"[{section}] must be a table")
     defaults = cls()
     known = {f: type(getattr(defaults, f)) for f in cls.__dataclass_fields__}
-    unknown = sorted(set(raw) - set(known))
+    keys: dict[str, str] = {_ALIASES.get(str(k), str(k)): str(k) for k in raw}
+    unknown = sorted(k for field_name, k in keys.items() if field_name not in known)
     if unknown:
-        raise ConfigError(f"unknown key [{section}] {unknown[0]} (known: {', '.join(sorted(known))})")
-    return cls(**{k: _typed(section, k, v, known[k]) for k, v in raw.items()})
+        names = sorted(k.rstrip("_") for k in known)
+        raise ConfigError(f"unknown key [{section}] {unknown[0]} (known: {', '.join(names)})")
+    return cls(**{f: _typed(section, k, raw[k], known[f]) for f, k in keys.items()})
 
 
 def _feeds(raw: Any) -> tuple[FeedSpec, ...]:
@@ -120,6 +148,24 @@ def _feeds(raw: Any) -> tuple[FeedSpec, ...]:
             raise ConfigError(f"feed {number}: {exc}") from exc
         feeds.append(FeedSpec(url=url, name=name))
     return tuple(feeds)
+
+
+def _alerts(raw: Any) -> AlertSettings:
+    alerts: AlertSettings = _section(AlertSettings, "alerts", raw)
+    if not alerts.to or not all("@" in address for address in alerts.to):
+        raise ConfigError("[alerts] to must list at least one email address")
+    if alerts.mode not in ("immediate", "digest"):
+        raise ConfigError(f'[alerts] mode must be "immediate" or "digest", not {alerts.mode!r}')
+    if not 0 <= alerts.digest_hour <= 23:
+        raise ConfigError(f"[alerts] digest_hour must be an hour from 0 to 23, not {alerts.digest_hour}")
+    return AlertSettings(to=tuple(raw["to"]), from_=alerts.from_, mode=alerts.mode, digest_hour=alerts.digest_hour)
+
+
+def _smtp(raw: Any) -> SmtpSettings:
+    smtp: SmtpSettings = _section(SmtpSettings, "smtp", raw)
+    if smtp.security not in ("none", "starttls", "ssl"):
+        raise ConfigError(f'[smtp] security must be "none", "starttls" or "ssl", not {smtp.security!r}')
+    return smtp
 
 
 def load_topic(seeds_dir: Path = SEEDS_DIR) -> Topic:
@@ -159,5 +205,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
         fetch=_section(FetchSettings, "fetch", data.get("fetch", {})),
         schedule=_section(ScheduleSettings, "schedule", data.get("schedule", {})),
         relevance=_section(TopicSettings, "topic", data.get("topic", {})),
+        alerts=_alerts(data["alerts"]) if "alerts" in data else None,
+        smtp=_smtp(data.get("smtp", {})),
         config_path=config_path.resolve(),
     )
