@@ -41,8 +41,8 @@ class Digest:
 
 
 def one_line(value: str | None) -> str:
-    """A header-safe single line: control characters (CR, LF, tabs) become spaces."""
-    return _CONTROL.sub(" ", value or "").strip()
+    """A header-safe single line: control characters (CR, LF, tabs) become spaces, runs of spaces one."""
+    return " ".join(_CONTROL.sub(" ", value or "").split())
 
 
 def excerpt(text: str) -> str:

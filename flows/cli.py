@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flows.settings import ConfigError, Settings, load_settings
@@ -63,11 +63,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from flows.ingest import ingest
 
     minutes = args.every or settings.schedule.interval_minutes
-    ingest.serve(
-        name="newsmon-ingest",
-        interval=timedelta(minutes=minutes),
-        parameters={"config": str(settings.config_path) if settings.config_path else None, "quiet": True},
-    )
+    from prefect import serve
+
+    from flows.alerts import digest
+
+    config = str(settings.config_path) if settings.config_path else None
+    deployments = [
+        ingest.to_deployment(
+            name="newsmon-ingest", interval=timedelta(minutes=minutes), parameters={"config": config, "quiet": True}
+        )
+    ]
+    if settings.alerts is not None and settings.alerts.mode == "digest":
+        deployments.append(
+            digest.to_deployment(
+                name="newsmon-digest", cron=f"0 {settings.alerts.digest_hour} * * *", parameters={"config": config}
+            )
+        )
+    serve(*deployments)  # type: ignore[arg-type]  # to_deployment is sync here; its stub also allows a coroutine
     return EXIT_OK
 
 
@@ -123,6 +135,67 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    """List pending and recent alerts; --preview prints the next message; --retry-uncertain requeues."""
+    from extractors.alert_email import Digest, build_message
+    from warehouse import store
+    from warehouse.db import connect
+
+    settings = load_settings(args.config)
+    recipients = list(settings.alerts.to) if settings.alerts else ["(nobody)"]
+    con = connect(settings.warehouse_path)
+    try:
+        if args.retry_uncertain:
+            print(f"{store.retry_uncertain(con)} uncertain deliveries put back in the queue")
+        if args.preview:
+            stories = store.pending_alerts(con, recipients[0])
+            if not stories:
+                print(f"nothing pending for {recipients[0]}")
+                return EXIT_OK
+            sender = settings.alerts.from_ if settings.alerts else "newsmon@localhost"
+            message = build_message(
+                Digest(
+                    settings.topic.name,
+                    tuple(stories),
+                    sender,
+                    recipients[0],
+                    "<preview@newsmon>",
+                    datetime.now(UTC),
+                    "newsmon · preview (nothing was sent)",
+                )
+            )
+            print(message.as_string())
+            return EXIT_OK
+        overview = store.alert_overview(con, recipients)
+    finally:
+        con.close()
+    mode = f"{settings.alerts.mode} to {', '.join(recipients)}" if settings.alerts else "no [alerts] section: no mail"
+    print(f"alerts: {overview['waiting']} waiting, {overview['uncertain']} uncertain ({mode})")
+    if overview["pending"]:
+        print("pending:")
+        for created, title, url in overview["pending"]:
+            print(f"  {created:%Y-%m-%d %H:%M}  {(title or url)[:90]}")
+    if overview["recent"]:
+        print("recent deliveries:")
+        for sent, recipient, state, title, url in overview["recent"]:
+            when = f"{sent:%Y-%m-%d %H:%M}" if sent else "—"
+            print(f"  {when}  {state:7s} {recipient}  {(title or url)[:70]}")
+    return EXIT_OK
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if settings.alerts is None:
+        print("newsmon digest: no [alerts] section in the config: nothing to send", file=sys.stderr)
+        return EXIT_CONFIG
+    from flows.alerts import digest
+
+    report = digest(config=str(settings.config_path) if settings.config_path else None)
+    if report is not None:
+        print(report.render().strip())
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsmon", description="Incremental news monitoring on one topic.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -142,6 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
     score = sub.add_parser("score", parents=[common], help="score JSON lines on stdin or in a file for relevance")
     score.add_argument("input", help="a JSONL file with title, summary/description, text, url, language ('-': stdin)")
     score.set_defaults(func=cmd_score)
+
+    alerts = sub.add_parser("alerts", parents=[common], help="list pending and recent alerts")
+    alerts.add_argument("--preview", action="store_true", help="print the next message without sending it")
+    alerts.add_argument("--retry-uncertain", action="store_true", help="requeue deliveries a killed run left half-sent")
+    alerts.set_defaults(func=cmd_alerts)
+
+    digest = sub.add_parser("digest", parents=[common], help="send the digest of pending alerts now")
+    digest.set_defaults(func=cmd_digest)
 
     rescore = sub.add_parser("rescore", parents=[common], help="recompute all relevance scores (no fetching)")
     rescore.set_defaults(func=cmd_rescore)

@@ -20,6 +20,7 @@ from extractors.feeds import FeedParseError, parse_feed
 from extractors.polling import next_poll_at
 from extractors.relevance import PREFILTER_THRESHOLD, TopicProfile, profile_for, score
 from extractors.urls import host_of
+from flows.alerts import send_alerts
 from flows.http import Fetcher, FetchError, RefusedAddress, Response
 from flows.report import Progress, RunReport
 from flows.settings import FetchSettings, Settings, load_settings
@@ -300,6 +301,10 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
         _ingest_pages(con, settings, run_id, report, progress, profile)
         score_articles(con, profile)
         fingerprint_articles(con)
+        if settings.alerts is not None and settings.alerts.mode == "immediate":
+            report.alerts = send_alerts(con, settings, run_id)
+        elif settings.alerts is None:
+            report.alerts_waiting = store.alert_overview(con, ["(nobody)"])["waiting"]
         report.finished_at = _now()
         store.finish_run(con, run_id, report.finished_at, report.counts())
         report.retry_in = store.retry_window(con, report.finished_at)

@@ -7,9 +7,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from warehouse.store import FeedOutcome, PageFailure
+
+if TYPE_CHECKING:
+    from flows.alerts import AlertReport
 
 MAX_LISTED = 20  # failures listed one by one in the report; the rest are counted
 
@@ -33,6 +36,8 @@ class RunReport:
     pages_failed: int = 0
     pages_given_up: int = 0
     retry_in: timedelta | None = None
+    alerts: AlertReport | None = None  # what mail was sent (immediate mode)
+    alerts_waiting: int | None = None  # alerts queued when no [alerts] section sends them
     feed_errors: list[tuple[str, str]] = field(default_factory=list)
     page_errors: list[tuple[str, str]] = field(default_factory=list)
 
@@ -88,6 +93,12 @@ class RunReport:
             + (f", {self.pages_given_up} given up" if self.pages_given_up else "")
             + (f"; next retry in {_duration(self.retry_in)}" if self.retry_in is not None else ""),
         ]
+        if self.alerts is not None:
+            lines.append(self.alerts.render())
+        elif self.alerts_waiting is not None:
+            lines.append(
+                f"  alerts     {self.alerts_waiting} waiting (no [alerts] section in the config: no mail sent)"
+            )
         if self.seeds_loaded:
             lines.append(f"  seeds      {self.seeds_loaded} seed documents loaded")
         lines += _listed("failed feeds", self.feed_errors)

@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from extractors.alert_email import Story
 from extractors.articles import ExtractedArticle
 from extractors.duplicates import Fingerprint
 from extractors.feeds import FeedEntry
@@ -326,6 +327,8 @@ def store_pages(
         _add_bands(con, [(i.article.url, i.fingerprint) for i in articles if i.article.url in new_urls])
         if is_copy is not None and new_urls:
             mark_copies(con, new_urls, is_copy)
+        if new_urls:
+            _queue_alerts(con, run_id, now, new_urls)
         if articles:
             _with_batch(
                 con,
@@ -613,3 +616,105 @@ def skip_entries(con: duckdb.DuckDBPyConnection, skipped: Sequence[tuple[str, fl
             "UPDATE entries SET state = 'skipped', prefilter_score = batch.score, prefilter_why = batch.why "
             "FROM batch WHERE entries.canonical_link = batch.link AND entries.state = 'pending'",
         )
+
+
+# --- alerts ----------------------------------------------------------------------------------------------
+
+
+def _queue_alerts(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, urls: set[str]) -> None:
+    """One outbox row per new article that is relevant and no copy (inside the storing transaction)."""
+    con.execute(
+        "INSERT INTO alerts (url, created_at, run_id) SELECT url, ?, ? FROM articles "
+        "WHERE list_contains(?, url) AND is_relevant AND duplicate_of IS NULL AND NOT is_seed "
+        "ON CONFLICT DO NOTHING",
+        [now, run_id, list(urls)],
+    )
+
+
+def pending_alerts(con: duckdb.DuckDBPyConnection, recipient: str) -> list[Story]:
+    """The stories not yet sent (nor being sent) to `recipient`, oldest alert first, with their copies."""
+    rows = con.execute(
+        """
+        SELECT a.url, ar.title, ar.source, ar.published_at, ar.text, ar.relevance, ar.relevance_why,
+               coalesce(ar.relevance_terms, []),
+               coalesce((SELECT list({'source': c.source, 'url': c.url} ORDER BY c.first_seen_at)
+                         FROM articles c WHERE c.duplicate_of = a.url), [])
+        FROM alerts a
+        JOIN articles ar ON ar.url = a.url
+        LEFT JOIN alert_deliveries d ON d.url = a.url AND d.recipient = ?
+        WHERE d.url IS NULL
+        ORDER BY a.created_at, a.url
+        """,
+        [recipient],
+    ).fetchall()
+    return [
+        Story(
+            url=url,
+            title=title,
+            source=source,
+            published_at=published,
+            text=text,
+            relevance=relevance,
+            why=why,
+            terms=tuple(terms),
+            copies=tuple((c["source"], c["url"]) for c in copies),
+        )
+        for url, title, source, published, text, relevance, why, terms, copies in rows
+    ]
+
+
+def start_delivery(
+    con: duckdb.DuckDBPyConnection, urls: Sequence[str], recipient: str, message_id: str, now: datetime
+) -> None:
+    """Record that a message carrying these alerts is about to be sent (committed before sending)."""
+    con.execute(
+        "INSERT INTO alert_deliveries (url, recipient, state, message_id, started_at) "
+        "SELECT unnest(?), ?, 'sending', ?, ?",
+        [list(urls), recipient, message_id, now],
+    )
+
+
+def finish_delivery(con: duckdb.DuckDBPyConnection, message_id: str, now: datetime) -> None:
+    """The SMTP server accepted the message."""
+    con.execute(
+        "UPDATE alert_deliveries SET state = 'sent', sent_at = ? WHERE message_id = ? AND state = 'sending'",
+        [now, message_id],
+    )
+
+
+def abandon_delivery(con: duckdb.DuckDBPyConnection, message_id: str) -> None:
+    """The SMTP server refused the message: its alerts are pending again."""
+    con.execute("DELETE FROM alert_deliveries WHERE message_id = ? AND state = 'sending'", [message_id])
+
+
+def retry_uncertain(con: duckdb.DuckDBPyConnection) -> int:
+    """Put deliveries left 'sending' by a killed process back in the queue (they may then arrive twice)."""
+    rows = con.execute("DELETE FROM alert_deliveries WHERE state = 'sending' RETURNING url").fetchall()
+    return len(rows)
+
+
+def alert_overview(con: duckdb.DuckDBPyConnection, recipients: Sequence[str], limit: int = 20) -> dict[str, Any]:
+    """Counts and recent rows for `newsmon alerts` and the run report."""
+    waiting = con.execute(
+        "SELECT count(*) FROM alerts a WHERE (SELECT count(*) FROM alert_deliveries d WHERE d.url = a.url "
+        "AND list_contains(?, d.recipient)) < ?",
+        [list(recipients), max(len(recipients), 1)],
+    ).fetchone()
+    uncertain = con.execute("SELECT count(*) FROM alert_deliveries WHERE state = 'sending'").fetchone()
+    recent = con.execute(
+        "SELECT d.sent_at, d.recipient, d.state, ar.title, d.url FROM alert_deliveries d "
+        "JOIN articles ar ON ar.url = d.url ORDER BY d.started_at DESC, d.url LIMIT ?",
+        [limit],
+    ).fetchall()
+    pending = con.execute(
+        "SELECT a.created_at, ar.title, a.url FROM alerts a JOIN articles ar ON ar.url = a.url "
+        "WHERE (SELECT count(*) FROM alert_deliveries d WHERE d.url = a.url AND list_contains(?, d.recipient)) < ? "
+        "ORDER BY a.created_at DESC LIMIT ?",
+        [list(recipients), max(len(recipients), 1), limit],
+    ).fetchall()
+    return {
+        "waiting": waiting[0] if waiting else 0,
+        "uncertain": uncertain[0] if uncertain else 0,
+        "recent": recent,
+        "pending": pending,
+    }
