@@ -12,9 +12,11 @@ from extractors.urls import canonicalize
 from flows.cli import main
 from flows.settings import (
     SEEDS_DIR,
+    AlertSettings,
     ConfigError,
     FetchSettings,
     ScheduleSettings,
+    SmtpSettings,
     TopicSettings,
     load_settings,
     load_topic,
@@ -119,3 +121,23 @@ def test_example_config_documents_the_defaults() -> None:
     assert example.fetch == FetchSettings()
     assert example.schedule == ScheduleSettings()
     assert example.relevance == TopicSettings()
+    assert example.smtp == SmtpSettings()
+    assert example.alerts == AlertSettings(to=("analyst@example.org",), from_="newsmon@example.org")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[alerts]\nto = []\n", "[alerts] to must list at least one email address"),
+        ('[alerts]\nto = ["a@b.c"]\nmode = "hourly"\n', "[alerts] mode must be"),
+        ('[alerts]\nto = ["a@b.c"]\ndigest_hour = 24\n', "digest_hour must be an hour"),
+        ('[smtp]\nsecurity = "tls"\n', "[smtp] security must be"),
+        ('[smtp]\npassword = "x"\n', "unknown key [smtp] password"),
+    ],
+)
+def test_bad_alert_settings_are_clear_errors(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_settings(config)
+    assert message in str(error.value)
