@@ -94,7 +94,7 @@ def render_text(digest: Digest) -> str:
 _FONT = "-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif"
 _CSS = {
     "body": f"margin:0;padding:0;background:#f3f4f6;font-family:{_FONT}",
-    "wrap": "max-width:640px;margin:0 auto;padding:16px",
+    "wrap": "max-width:640px;margin:0 auto;padding:16px;overflow-wrap:anywhere;word-break:break-word",
     "brand": "margin:0 0 4px;font-size:12px;letter-spacing:.08em;text-transform:uppercase;color:#6b7280",
     "h1": "margin:0 0 16px;font-size:22px;line-height:1.3;color:#111827",
     "card": "background:#ffffff;border-radius:8px;padding:16px 18px;margin:0 0 12px 0",
