@@ -71,6 +71,10 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from exc
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
+        # The pipeline's writes are small batches: one thread is enough, and leaves the cores to the
+        # extraction workers. Analysts' own connections keep DuckDB's default.
+        con.execute("SET threads = 1")
+    if not read_only:
         migrate(con)
     return con
 

@@ -325,10 +325,14 @@ def store_pages(
         new_urls = _add_articles(con, run_id, now, articles) if articles else set()
         inserted = len(new_urls)
         _add_bands(con, [(i.article.url, i.fingerprint) for i in articles if i.article.url in new_urls])
-        if is_copy is not None and new_urls:
-            mark_copies(con, new_urls, is_copy)
         if new_urls:
-            _queue_alerts(con, run_id, now, new_urls)
+            con.register("new_urls", pa.table({"url": pa.array(sorted(new_urls), pa.string())}))
+            try:
+                if is_copy is not None:
+                    mark_copies(con, is_copy)
+                _queue_alerts(con, run_id, now)
+            finally:
+                con.unregister("new_urls")
         if articles:
             _with_batch(
                 con,
@@ -529,18 +533,16 @@ def _add_bands(con: duckdb.DuckDBPyConnection, fingerprints: Sequence[tuple[str,
         _with_batch(con, "bands", rows, "INSERT INTO article_bands SELECT * FROM batch")
 
 
-def mark_copies(con: duckdb.DuckDBPyConnection, urls: Sequence[str] | set[str], is_copy: CopyTest) -> int:
-    """Set duplicate_of for each of `urls` that is a copy of an article seen before it.
+def mark_copies(con: duckdb.DuckDBPyConnection, is_copy: CopyTest) -> int:
+    """Set duplicate_of for each article in the relation `new_urls` that is a copy of one seen before it.
 
     The original is the earliest article (first_seen_at, then url) that is itself no copy; articles of one
     batch are taken in that same order, so the first copy stored stays the original.
     """
-    if not urls:
-        return 0
     rows = con.execute(
         """
         WITH new AS (SELECT url, minhash, shingles, first_seen_at FROM articles
-                     WHERE list_contains(?, url) AND minhash IS NOT NULL),
+                     WHERE url IN (SELECT url FROM new_urls) AND minhash IS NOT NULL),
         pairs AS (
             SELECT DISTINCT n.url AS new_url, o.url AS old_url
             FROM article_bands nb
@@ -552,8 +554,7 @@ def mark_copies(con: duckdb.DuckDBPyConnection, urls: Sequence[str] | set[str], 
         SELECT p.new_url, n.minhash, n.shingles, o.url, o.minhash, o.shingles
         FROM pairs p JOIN new n ON n.url = p.new_url JOIN articles o ON o.url = p.old_url
         ORDER BY n.first_seen_at, n.url, o.first_seen_at, o.url
-        """,
-        [list(urls)],
+        """
     ).fetchall()
     copies: dict[str, str] = {}
     originals = {
@@ -621,13 +622,13 @@ def skip_entries(con: duckdb.DuckDBPyConnection, skipped: Sequence[tuple[str, fl
 # --- alerts ----------------------------------------------------------------------------------------------
 
 
-def _queue_alerts(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, urls: set[str]) -> None:
-    """One outbox row per new article that is relevant and no copy (inside the storing transaction)."""
+def _queue_alerts(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -> None:
+    """One outbox row per article of `new_urls` that is relevant and no copy (inside the storing transaction)."""
     con.execute(
         "INSERT INTO alerts (url, created_at, run_id) SELECT url, ?, ? FROM articles "
-        "WHERE list_contains(?, url) AND is_relevant AND duplicate_of IS NULL AND NOT is_seed "
+        "WHERE url IN (SELECT url FROM new_urls) AND is_relevant AND duplicate_of IS NULL AND NOT is_seed "
         "ON CONFLICT DO NOTHING",
-        [now, run_id, list(urls)],
+        [now, run_id],
     )
 
 
