@@ -21,7 +21,7 @@ from extractors.polling import next_poll_at
 from extractors.relevance import PREFILTER_THRESHOLD, TopicProfile, profile_for, score
 from extractors.urls import host_of
 from flows.alerts import send_alerts
-from flows.http import Fetcher, FetchError, RefusedAddress, Response
+from flows.fetching import Fetcher, FetchError, RefusedAddress, Response
 from flows.report import Progress, RunReport
 from flows.settings import FetchSettings, Settings, load_settings
 from flows.workers import Extracted, extract_in_worker, extraction_pool, worker_count

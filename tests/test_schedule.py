@@ -1,0 +1,123 @@
+"""Scheduling on a real Prefect server: `newsmon serve` registers the ingest deployment with its interval (and
+the daily digest with its cron), and a run of the deployment ingests for real."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import PAGE_IDS, query, serve_news, write_config
+from tests.site import Site
+from tests.smtp import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _wait(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except httpx.HTTPError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `prefect server start` on loopback, with its own home (its first start runs migrations)."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    env.pop("PREFECT_API_URL", None)
+    log = (home / "server.log").open("wb")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        _wait(lambda: httpx.get(f"{api}/health", timeout=2).status_code == 200, 180, "the Prefect server")
+        yield api
+    finally:
+        _stop(server)
+        log.close()
+
+
+def _deployments(api: str) -> dict[str, dict[str, Any]]:
+    response = httpx.post(f"{api}/deployments/filter", json={}, timeout=10)
+    response.raise_for_status()
+    return {d["name"]: d for d in response.json()}
+
+
+def test_serve_registers_schedules_and_a_scheduled_deployment_ingests(
+    prefect_api: str, site: Site, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, [serve_news(site, PAGE_IDS[:2])])
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + '[schedule]\ninterval_minutes = 45\n[alerts]\nto = ["a@example.org"]\nmode = "digest"\ndigest_hour = 6\n'
+        "[smtp]\nport = 9\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PREFECT_API_URL": prefect_api, "PREFECT_HOME": str(tmp_path / "client-home")}
+    log = (tmp_path / "serve.log").open("wb")
+    served = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve", "--config", str(config)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deployments = _wait(lambda: (d := _deployments(prefect_api)) and len(d) == 2 and d, 120, "the deployments")
+        ingest, digest = deployments["newsmon-ingest"], deployments["newsmon-digest"]
+        assert ingest["schedules"][0]["schedule"]["interval"] == 45 * 60
+        assert digest["schedules"][0]["schedule"]["cron"] == "0 6 * * *"
+
+        response = httpx.post(f"{prefect_api}/deployments/{ingest['id']}/create_flow_run", json={}, timeout=10)
+        assert response.status_code < 300, response.text
+        run = response.json()
+
+        def finished() -> str | None:
+            state = httpx.get(f"{prefect_api}/flow_runs/{run['id']}", timeout=10).json()["state"]["type"]
+            return state if state in ("COMPLETED", "FAILED", "CRASHED") else None
+
+        outcome = _wait(finished, 180, "the scheduled run")
+        assert outcome == "COMPLETED", (tmp_path / "serve.log").read_text(encoding="utf-8", errors="replace")[-4000:]
+    finally:
+        _stop(served)
+        log.close()
+    assert query(tmp_path, "SELECT count(*) FROM articles WHERE NOT is_seed")[0][0] == 2
