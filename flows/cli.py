@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flows.settings import ConfigError, Settings, load_settings
+from warehouse.db import WarehouseError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -79,7 +80,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 name="newsmon-digest", cron=f"0 {settings.alerts.digest_hour} * * *", parameters={"config": config}
             )
         )
-    serve(*deployments)  # type: ignore[arg-type]  # to_deployment is sync here; its stub also allows a coroutine
+    # limit=1: one flow run at a time. DuckDB has one writer, so a scheduled run that comes while another run
+    # (or the digest) still works waits for it instead of failing on the warehouse's lock.
+    serve(*deployments, limit=1)  # type: ignore[arg-type]  # to_deployment is sync here; its stub allows a coroutine
     return EXIT_OK
 
 
@@ -239,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"newsmon: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except WarehouseError as exc:
+        print(f"newsmon: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("newsmon: interrupted; the next run picks up where this one stopped", file=sys.stderr)
         return 130

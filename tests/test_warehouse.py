@@ -44,3 +44,33 @@ def test_bm25_search_works_offline_over_articles(tmp_path: Path) -> None:
         "FROM articles) WHERE score IS NOT NULL ORDER BY score DESC"
     ).fetchall()
     assert hits[0][0] in {"000_3a2a29942e16391a", "001_dfa0e65e255fd166"}
+
+
+def test_a_warehouse_held_by_another_process_is_a_clear_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    from warehouse.db import WarehouseError
+
+    path = tmp_path / "w.duckdb"
+    connect(path).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        time.sleep(0.2)
+        with pytest.raises(WarehouseError, match="in use by another process"):
+            connect(path)
+    finally:
+        holder.kill()
+        holder.wait()

@@ -67,6 +67,13 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseError(
+                f"the warehouse {path} is in use by another process (DuckDB allows one writer at a time); "
+                "run again when it has finished"
+            ) from exc
+        raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from exc
     except (OSError, duckdb.Error) as exc:
         raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from exc
     con.execute("SET TimeZone = 'UTC'")
