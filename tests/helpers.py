@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from bench.ingest import token_f1
 from flows.report import RunReport
 from tests.conftest import ground_truth, page_html
 from tests.site import Route, Site, rss
@@ -58,10 +58,4 @@ def serve_news(site: Site, page_ids: list[str] = PAGE_IDS, *, feed_path: str = "
     return site.url(feed_path)
 
 
-def token_f1(extracted: str, truth: str) -> float:
-    a, b = Counter(extracted.split()), Counter(truth.split())
-    common = sum((a & b).values())
-    if not common:
-        return 0.0
-    precision, recall = common / sum(a.values()), common / sum(b.values())
-    return 2 * precision * recall / (precision + recall)
+__all__ = ["PAGE_IDS", "query", "run", "serve_news", "token_f1", "write_config"]

@@ -10,6 +10,7 @@ import pytest
 
 from bench.relevance import _article
 from extractors.alert_email import Digest, Story, build_message
+from flows.report import RunReport
 from tests.conftest import SHARED
 from tests.helpers import query, run, write_config
 from tests.site import Route, Site, rss
@@ -147,40 +148,38 @@ def test_digest_mode_sends_one_message_for_the_days_articles(site: Site, smtp: S
     assert all("4 new stories" in r.message["Subject"] for r in smtp.inbox.received)
 
 
-def test_starttls_with_login_works(site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[SmtpServer, Path]]:
+    """A STARTTLS-only SMTP server that wants the login newsmon / s3cret; yields it and its certificate."""
     cert, key = self_signed(tmp_path)
     server = SmtpServer(tls=(cert, key), login=("newsmon", "s3cret")).start()
-    try:
-        monkeypatch.setenv("NEWSMON_SMTP_PASSWORD", "s3cret")
-        config = write_config(tmp_path, [serve_stories(site, ON_TOPIC[:1])])
-        extra = f'security = "starttls"\nusername = "newsmon"\nca_file = "{cert}"\n'
-        config.write_text(config.read_text(encoding="utf-8") + alerts_config(server, extra=extra), encoding="utf-8")
+    yield server, cert
+    server.stop()
 
-        report = run(config)
 
-        assert report.alerts is not None and report.alerts.error is None and report.alerts.alerts_sent == 2
-        assert len(server.inbox.received) == 2
-    finally:
-        server.stop()
+def _run_with_login(site: Site, tmp_path: Path, server: SmtpServer, cert: Path) -> RunReport:
+    config = write_config(tmp_path, [serve_stories(site, ON_TOPIC[:1])])
+    extra = f'security = "starttls"\nusername = "newsmon"\nca_file = "{cert}"\n'
+    config.write_text(config.read_text(encoding="utf-8") + alerts_config(server, extra=extra), encoding="utf-8")
+    return run(config)
+
+
+def test_starttls_with_login_works(
+    site: Site, tmp_path: Path, tls_server: tuple[SmtpServer, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSMON_SMTP_PASSWORD", "s3cret")
+    report = _run_with_login(site, tmp_path, *tls_server)
+    assert report.alerts is not None and report.alerts.error is None and report.alerts.alerts_sent == 2
+    assert len(tls_server[0].inbox.received) == 2
 
 
 def test_wrong_password_leaves_alerts_pending_with_a_clear_error(
-    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    site: Site, tmp_path: Path, tls_server: tuple[SmtpServer, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cert, key = self_signed(tmp_path)
-    server = SmtpServer(tls=(cert, key), login=("newsmon", "s3cret")).start()
-    try:
-        monkeypatch.setenv("NEWSMON_SMTP_PASSWORD", "wrong")
-        config = write_config(tmp_path, [serve_stories(site, ON_TOPIC[:1])])
-        extra = f'security = "starttls"\nusername = "newsmon"\nca_file = "{cert}"\n'
-        config.write_text(config.read_text(encoding="utf-8") + alerts_config(server, extra=extra), encoding="utf-8")
-
-        report = run(config)
-
-        assert report.alerts is not None and "login refused" in (report.alerts.error or "")
-        assert report.alerts.waiting == 1 and server.inbox.received == []
-    finally:
-        server.stop()
+    monkeypatch.setenv("NEWSMON_SMTP_PASSWORD", "wrong")
+    report = _run_with_login(site, tmp_path, *tls_server)
+    assert report.alerts is not None and "login refused" in (report.alerts.error or "")
+    assert report.alerts.waiting == 1 and tls_server[0].inbox.received == []
 
 
 def test_headline_with_crlf_and_korean_arrives_intact_in_one_header(smtp: SmtpServer) -> None:
