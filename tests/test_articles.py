@@ -1,0 +1,73 @@
+"""Article extraction: the quality gate on the scrapinghub set, charsets, canonical URLs, refusals."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+from bench.ingest import token_f1
+from extractors.articles import ExtractionError, canonical_url, extract_article
+from tests.conftest import ground_truth, page_html
+
+BASELINE = Path(__file__).parent / "baselines" / "extraction.json"
+TEXT = "Россия и Северная Корея подписали договор о стратегическом партнёрстве и взаимной помощи. " * 10
+
+
+def test_extraction_quality_does_not_fall_below_the_pinned_baseline() -> None:
+    """Mean token F1 against the ground truth; a change may raise it (then update the file), never lower it."""
+    truth = ground_truth()
+    scores = []
+    for page_id, item in truth.items():
+        try:
+            text = extract_article(page_html(page_id), item["url"]).text
+        except ExtractionError:
+            text = ""
+        scores.append(token_f1(text, item["articleBody"]))
+    pinned = json.loads(BASELINE.read_text(encoding="utf-8"))
+    assert statistics.mean(scores) >= pinned["mean_token_f1"] - 1e-9
+
+
+def _page(charset_meta: str) -> str:
+    return (
+        f"<html><head>{charset_meta}<title>Договор</title></head><body><article><p>{TEXT}</p></article></body></html>"
+    )
+
+
+def test_a_page_in_windows_1251_declared_only_in_its_meta_tag_is_read() -> None:
+    article = extract_article(_page('<meta charset="windows-1251">').encode("cp1251"), "http://x.org/a", "text/html")
+    assert article.text.startswith("Россия и Северная Корея") and article.language == "ru"
+
+
+def test_a_wrong_charset_in_the_http_header_does_not_garble_the_text() -> None:
+    html = _page('<meta http-equiv="Content-Type" content="text/html; charset=koi8-r">').encode("koi8-r")
+    article = extract_article(html, "http://x.org/a", "text/html; charset=utf-8")
+    assert article.text.startswith("Россия и Северная Корея")
+
+
+@pytest.mark.parametrize(
+    ("declared", "expected"),
+    [
+        ("https://www.example.org/news/story-1", "https://www.example.org/news/story-1"),  # same site: trusted
+        ("https://m.example.org/news/story-1?utm_source=x", "https://m.example.org/news/story-1"),
+        ("https://other-site.com/wire/story-1", "https://www.example.org/news/story-2"),  # syndication: ignored
+        ("https://www.example.org/", "https://www.example.org/news/story-2"),  # a CMS pointing home: ignored
+        (None, "https://www.example.org/news/story-2"),
+    ],
+)
+def test_canonical_link_is_trusted_only_for_a_page_of_the_same_site(declared: str | None, expected: str) -> None:
+    assert canonical_url("https://www.example.org/news/story-2/amp?utm_medium=rss", declared) == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "reason"),
+    [
+        (b"%PDF-1.4", "application/pdf", "not an HTML page (application/pdf)"),
+        (b"<html><body><nav>Home</nav><p>Subscribe.</p></body></html>", "text/html", "no article text found"),
+    ],
+)
+def test_pages_without_an_article_are_refused_with_the_reason(content: bytes, content_type: str, reason: str) -> None:
+    with pytest.raises(ExtractionError, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        extract_article(content, "http://x.org/a", content_type)
