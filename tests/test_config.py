@@ -62,12 +62,17 @@ def test_config_comes_from_the_environment_when_not_given(tmp_path: Path, monkey
         ("[[feeds]]\nname = 'no url'\n", "feed 1 needs a url string"),
         ("[[feeds]]\nurl = 'ftp://example.org/x'\n", "not an absolute http(s) URL"),
         ("[warehouse\n", "is not valid TOML"),
+        ("[alerts]\nto = []\n", "[alerts] to must list at least one email address"),
+        ('[alerts]\nto = ["a@b.c"]\nmode = "hourly"\n', "[alerts] mode must be"),
+        ('[alerts]\nto = ["a@b.c"]\ndigest_hour = 24\n', "digest_hour must be an hour"),
+        ('[smtp]\nsecurity = "tls"\n', "[smtp] security must be"),
+        ('[smtp]\npassword = "x"\n', "unknown key [smtp] password"),
     ],
 )
 def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
     config = tmp_path / "c.toml"
     config.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError, match=None) as error:
+    with pytest.raises(ConfigError) as error:
         load_settings(config)
     assert message in str(error.value)
 
@@ -123,21 +128,3 @@ def test_example_config_documents_the_defaults() -> None:
     assert example.relevance == TopicSettings()
     assert example.smtp == SmtpSettings()
     assert example.alerts == AlertSettings(to=("analyst@example.org",), from_="newsmon@example.org")
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("[alerts]\nto = []\n", "[alerts] to must list at least one email address"),
-        ('[alerts]\nto = ["a@b.c"]\nmode = "hourly"\n', "[alerts] mode must be"),
-        ('[alerts]\nto = ["a@b.c"]\ndigest_hour = 24\n', "digest_hour must be an hour"),
-        ('[smtp]\nsecurity = "tls"\n', "[smtp] security must be"),
-        ('[smtp]\npassword = "x"\n', "unknown key [smtp] password"),
-    ],
-)
-def test_bad_alert_settings_are_clear_errors(tmp_path: Path, text: str, message: str) -> None:
-    config = tmp_path / "c.toml"
-    config.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError) as error:
-        load_settings(config)
-    assert message in str(error.value)
