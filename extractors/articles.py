@@ -94,8 +94,8 @@ def canonical_url(fetched_url: str, declared: str | None) -> str:
     return candidate
 
 
-def _language(tree: HtmlElement, text: str) -> str | None:
-    declared = tree.get("lang") or tree.get("xml:lang") or ""
+def _language(declared: str, text: str) -> str | None:
+    """The page's declared language (its lang attribute), else the language detected from the text."""
     match = _LANG.match(declared.strip())
     if match:
         return match.group(0).lower()
@@ -133,7 +133,7 @@ def extract_article(content: bytes, url: str, content_type: str = "text/html") -
     tree = trafilatura.load_html(decode_html(content, content_type))
     if tree is None:
         raise ExtractionError("the page could not be parsed as HTML")
-    language_hint = tree.get("lang") or tree.get("xml:lang")
+    declared_language = tree.get("lang") or tree.get("xml:lang") or ""  # read before extraction prunes the tree
     meta = _metadata(tree, url)  # before the extraction, which prunes the tree
     document = trafilatura.bare_extraction(tree, url=url, **EXTRACT_OPTIONS)  # type: ignore[arg-type]
     if not isinstance(document, Document):
@@ -141,14 +141,12 @@ def extract_article(content: bytes, url: str, content_type: str = "text/html") -
     text = (document.text or "").strip()
     if len(text) < MIN_TEXT_CHARS:
         raise ExtractionError(f"no article text found ({len(text)} characters extracted)")
-    if language_hint is not None:
-        tree.set("lang", language_hint)
     return ExtractedArticle(
         url=canonical_url(url, meta.url),
         title=meta.title or None,
         author=meta.author or None,
         published=_date(meta.date),
-        language=_language(tree, text),
+        language=_language(declared_language, text),
         site_name=meta.sitename or None,
         description=meta.description or None,
         text=text,

@@ -232,7 +232,6 @@ def _ingest_pages(
             previous = current
         if previous is not None:
             _store_batch(con, settings, run_id, previous, report, progress)
-    progress.finish()
 
 
 def _store_batch(
@@ -300,11 +299,10 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
         profile = profile_for(settings.topic, settings.relevance.threshold)
         _ingest_pages(con, settings, run_id, report, progress, profile)
         score_articles(con, profile)
-        fingerprint_articles(con)
         if settings.alerts is not None and settings.alerts.mode == "immediate":
             report.alerts = send_alerts(con, settings, run_id)
         elif settings.alerts is None:
-            report.alerts_waiting = store.alert_overview(con, ["(nobody)"])["waiting"]
+            report.alerts_waiting = store.alerts_waiting(con, [])
         report.finished_at = _now()
         store.finish_run(con, run_id, report.finished_at, report.counts())
         report.retry_in = store.retry_window(con, report.finished_at)

@@ -150,9 +150,6 @@ class Progress:
             f"({rate:.0f}/s, about {left:.0f} s left)"
         )
 
-    def finish(self) -> None:
-        pass
-
     def _say(self, text: str) -> None:
         if self.enabled:
             print(text, file=self.stream, flush=True)

@@ -76,6 +76,14 @@ class PageFailure:
 
 
 _TS = pa.timestamp("us", tz="UTC")
+# The relevance columns of articles, in the articles batch and in a rescore's batch alike.
+_SCORE_FIELDS = [
+    ("relevance", pa.float64()),
+    ("is_relevant", pa.bool_()),
+    ("relevance_terms", pa.list_(pa.string())),
+    ("nearest_seed", pa.string()),
+    ("relevance_why", pa.string()),
+]
 _SCHEMAS = {
     "feeds": pa.schema([("url", pa.string()), ("name", pa.string()), ("added_at", _TS)]),
     "entries": pa.schema(
@@ -110,11 +118,7 @@ _SCHEMAS = {
             ("entry_link", pa.string()),
             ("fetched_url", pa.string()),
             ("run_id", pa.string()),
-            ("relevance", pa.float64()),
-            ("is_relevant", pa.bool_()),
-            ("relevance_terms", pa.list_(pa.string())),
-            ("nearest_seed", pa.string()),
-            ("relevance_why", pa.string()),
+            *_SCORE_FIELDS,
             ("scored_at", _TS),
             ("duplicate_of", pa.string()),
             ("minhash", pa.list_(pa.uint32())),
@@ -125,16 +129,7 @@ _SCHEMAS = {
     "fingerprints": pa.schema([("url", pa.string()), ("minhash", pa.list_(pa.uint32())), ("shingles", pa.int32())]),
     "copies": pa.schema([("url", pa.string()), ("duplicate_of", pa.string())]),
     "skips": pa.schema([("link", pa.string()), ("score", pa.float64()), ("why", pa.string())]),
-    "scores": pa.schema(
-        [
-            ("url", pa.string()),
-            ("relevance", pa.float64()),
-            ("is_relevant", pa.bool_()),
-            ("relevance_terms", pa.list_(pa.string())),
-            ("nearest_seed", pa.string()),
-            ("relevance_why", pa.string()),
-        ]
-    ),
+    "scores": pa.schema([("url", pa.string()), *_SCORE_FIELDS]),
 }
 
 
@@ -580,11 +575,10 @@ def mark_copies(con: duckdb.DuckDBPyConnection, is_copy: CopyTest) -> int:
 
 
 def articles_without_fingerprint(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """(url, text) of articles never fingerprinted (seeds, rows from before fingerprints existed)."""
-    return con.execute(
-        "SELECT url, text FROM articles WHERE minhash IS NULL AND url NOT IN (SELECT url FROM article_bands) "
-        "AND shingles IS NULL ORDER BY url"
-    ).fetchall()
+    """(url, text) of articles never fingerprinted (seeds, rows from before fingerprints existed).
+
+    Every fingerprinted row has `shingles` set (0 for a text too short to compare)."""
+    return con.execute("SELECT url, text FROM articles WHERE shingles IS NULL ORDER BY url").fetchall()
 
 
 def set_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Sequence[tuple[str, Fingerprint | None]]) -> None:
@@ -694,13 +688,21 @@ def retry_uncertain(con: duckdb.DuckDBPyConnection) -> int:
     return len(rows)
 
 
+# Alerts not yet delivered to every one of the recipients bound as its two parameters (with no recipients:
+# every alert). Serves the waiting count and the pending list.
+_UNDELIVERED = "(SELECT count(*) FROM alert_deliveries d WHERE d.url = a.url AND list_contains(?, d.recipient)) < ?"
+
+
+def alerts_waiting(con: duckdb.DuckDBPyConnection, recipients: Sequence[str]) -> int:
+    """How many alerts some recipient has not had (all alerts when there are no recipients)."""
+    row = con.execute(
+        f"SELECT count(*) FROM alerts a WHERE {_UNDELIVERED}", [list(recipients), max(len(recipients), 1)]
+    ).fetchone()
+    return row[0] if row else 0
+
+
 def alert_overview(con: duckdb.DuckDBPyConnection, recipients: Sequence[str], limit: int = 20) -> dict[str, Any]:
     """Counts and recent rows for `newsmon alerts` and the run report."""
-    waiting = con.execute(
-        "SELECT count(*) FROM alerts a WHERE (SELECT count(*) FROM alert_deliveries d WHERE d.url = a.url "
-        "AND list_contains(?, d.recipient)) < ?",
-        [list(recipients), max(len(recipients), 1)],
-    ).fetchone()
     uncertain = con.execute("SELECT count(*) FROM alert_deliveries WHERE state = 'sending'").fetchone()
     recent = con.execute(
         "SELECT d.sent_at, d.recipient, d.state, ar.title, d.url FROM alert_deliveries d "
@@ -708,13 +710,12 @@ def alert_overview(con: duckdb.DuckDBPyConnection, recipients: Sequence[str], li
         [limit],
     ).fetchall()
     pending = con.execute(
-        "SELECT a.created_at, ar.title, a.url FROM alerts a JOIN articles ar ON ar.url = a.url "
-        "WHERE (SELECT count(*) FROM alert_deliveries d WHERE d.url = a.url AND list_contains(?, d.recipient)) < ? "
+        f"SELECT a.created_at, ar.title, a.url FROM alerts a JOIN articles ar ON ar.url = a.url WHERE {_UNDELIVERED} "
         "ORDER BY a.created_at DESC LIMIT ?",
         [list(recipients), max(len(recipients), 1), limit],
     ).fetchall()
     return {
-        "waiting": waiting[0] if waiting else 0,
+        "waiting": alerts_waiting(con, recipients),
         "uncertain": uncertain[0] if uncertain else 0,
         "recent": recent,
         "pending": pending,
