@@ -9,11 +9,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.responses import DeploymentResponse
+from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
 
 from tests.helpers import PAGE_IDS, query, serve_news, write_config
 from tests.site import Site
@@ -75,10 +79,14 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-def _deployments(api: str) -> dict[str, dict[str, Any]]:
-    response = httpx.post(f"{api}/deployments/filter", json={}, timeout=10)
-    response.raise_for_status()
-    return {d["name"]: d for d in response.json()}
+def _client(api: str) -> SyncPrefectClient:
+    """Prefect's own client: it retries the 503 the server answers while its SQLite database is locked by the
+    scheduler (a raw HTTP call failed CI that way)."""
+    return SyncPrefectClient(api)
+
+
+def _deployments(client: SyncPrefectClient) -> dict[str, DeploymentResponse]:
+    return {d.name: d for d in client.read_deployments()}
 
 
 def test_serve_registers_schedules_and_a_scheduled_deployment_ingests(
@@ -101,23 +109,25 @@ def test_serve_registers_schedules_and_a_scheduled_deployment_ingests(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    try:
-        deployments = _wait(lambda: (d := _deployments(prefect_api)) and len(d) == 2 and d, 120, "the deployments")
-        ingest, digest = deployments["newsmon-ingest"], deployments["newsmon-digest"]
-        assert ingest["schedules"][0]["schedule"]["interval"] == 45 * 60
-        assert digest["schedules"][0]["schedule"]["cron"] == "0 6 * * *"
+    with _client(prefect_api) as client:
+        try:
+            deployments = _wait(lambda: (d := _deployments(client)) and len(d) == 2 and d, 120, "the deployments")
+            ingest, digest = deployments["newsmon-ingest"], deployments["newsmon-digest"]
+            assert isinstance(ingest.schedules[0].schedule, IntervalSchedule)
+            assert ingest.schedules[0].schedule.interval == timedelta(minutes=45)
+            assert isinstance(digest.schedules[0].schedule, CronSchedule)
+            assert digest.schedules[0].schedule.cron == "0 6 * * *"
 
-        response = httpx.post(f"{prefect_api}/deployments/{ingest['id']}/create_flow_run", json={}, timeout=10)
-        assert response.status_code < 300, response.text
-        run = response.json()
+            run = client.create_flow_run_from_deployment(ingest.id)
 
-        def finished() -> str | None:
-            state = httpx.get(f"{prefect_api}/flow_runs/{run['id']}", timeout=10).json()["state"]["type"]
-            return state if state in ("COMPLETED", "FAILED", "CRASHED") else None
+            def finished() -> str | None:
+                state = client.read_flow_run(run.id).state
+                return state.type.value if state and state.is_final() else None
 
-        outcome = _wait(finished, 180, "the scheduled run")
-        assert outcome == "COMPLETED", (tmp_path / "serve.log").read_text(encoding="utf-8", errors="replace")[-4000:]
-    finally:
-        _stop(served)
-        log.close()
+            outcome = _wait(finished, 180, "the scheduled run")
+            served_output = (tmp_path / "serve.log").read_text(encoding="utf-8", errors="replace")
+            assert outcome == "COMPLETED", served_output[-4000:]
+        finally:
+            _stop(served)
+            log.close()
     assert query(tmp_path, "SELECT count(*) FROM articles WHERE NOT is_seed")[0][0] == 2
