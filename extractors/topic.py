@@ -32,8 +32,19 @@ class Seed:
 
 
 @dataclass(frozen=True)
+class Group:
+    """One side of the topic's relation (here: Russia, North Korea): every group must be named."""
+
+    name: str
+    terms: tuple[str, ...]
+    # Short names ("Kim" for Kim Jong Un) that count for the group only in a text that also names it by one of
+    # its terms: news style names a person in full once and by the short name after that (and in headlines).
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RelevanceSpec:
-    groups: tuple[tuple[str, tuple[str, ...]], ...]  # (name, terms): every group must be named
+    groups: tuple[Group, ...]
     context: tuple[str, ...] = ()
     relation: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -51,6 +62,7 @@ class Topic:
 _SEED_KEYS = {"id", "title", "outlet", "author", "url", "published", "language"}
 _TOPIC_KEYS = {"name", "description", "default_feeds", "seeds", "relevance"}
 _RELEVANCE_KEYS = {"groups", "context", "relation", "exclude"}
+_GROUP_KEYS = {"name", "terms", "aliases"}
 
 
 def _strings(value: object, where: str) -> tuple[str, ...]:
@@ -69,7 +81,17 @@ def _relevance(raw: object) -> RelevanceSpec:
     for number, group in enumerate(raw.get("groups", []), start=1):
         if not isinstance(group, dict) or not isinstance(group.get("name"), str):
             raise TopicError(f"[[relevance.groups]] {number} needs a name and terms")
-        groups.append((group["name"], _strings(group.get("terms"), f"[[relevance.groups]] {group['name']} terms")))
+        where = f"[[relevance.groups]] {group['name']}"
+        unknown = set(group) - _GROUP_KEYS
+        if unknown:
+            raise TopicError(f"{where}: unknown keys {sorted(unknown)}")
+        groups.append(
+            Group(
+                group["name"],
+                _strings(group.get("terms"), f"{where} terms"),
+                _strings(group.get("aliases", []), f"{where} aliases"),
+            )
+        )
     return RelevanceSpec(
         groups=tuple(groups),
         context=_strings(raw.get("context", []), "[relevance] context"),

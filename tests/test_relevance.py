@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from bench.relevance import evaluate, keyword_baseline, load_items
 from extractors.relevance import TopicProfile, profile_for, score
+from extractors.topic import TopicError, parse_topic
 from flows.settings import load_topic
 
 BASELINE = Path(__file__).parent / "baselines" / "relevance.json"
@@ -97,3 +100,42 @@ def test_score_command_adds_scores_and_names_bad_lines(tmp_path: Path) -> None:
     assert all(0 <= line["relevance"] <= 1 for line in lines)
     assert "line 2:" in result.stderr
     assert result.returncode == 1
+
+
+def test_a_headline_that_links_the_sides_counts_more_than_one_that_names_both(profile: TopicProfile) -> None:
+    linked = score(profile, "North Korea sends artillery shells to Russia", "")
+    named = score(profile, "China and Russia block a UN response to North Korea's missile launches", "")
+    assert "linked in the headline" in linked.why
+    assert "both in the headline" in named.why
+    assert linked.score > named.score
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "counts"),
+    [
+        ("Kim and Putin may meet at a spaceport", "Kim Jong Un is expected to travel by train.", True),
+        ("Kim and Putin may meet at a spaceport", "North Korea's leader is expected to travel by train.", True),
+        ("Minister Kim meets Putin in Moscow", "South Korea's minister discussed trade.", False),
+    ],
+)
+def test_a_short_name_counts_only_beside_a_full_one(profile: TopicProfile, title: str, text: str, counts: bool) -> None:
+    """`aliases` ("Kim") count for their side only in a text that names the side otherwise too."""
+    result = score(profile, title, text)
+    assert ("does not name North Korea" not in result.why) is counts
+
+
+def test_a_topic_group_with_an_unknown_key_is_refused() -> None:
+    toml_text = (ROOT / "seeds" / "topic.toml").read_text(
+        encoding="utf-8"
+    ) + '\n[[relevance.groups]]\nname = "X"\nterms = ["x"]\nalias = ["y"]\n'
+    with pytest.raises(TopicError, match=r"\[\[relevance.groups\]\] X: unknown keys \['alias'\]"):
+        parse_topic(toml_text, {path.stem: path.read_text(encoding="utf-8") for path in ROOT.glob("seeds/*.txt")})
+
+
+def test_the_readme_example_for_a_new_topic_is_the_one_the_benchmark_measures() -> None:
+    from bench.relevance import MINIMAL_RELEVANCE
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(\[relevance\]\n.*?)```", readme, re.S)
+    assert block is not None
+    assert tomllib.loads(block.group(1)) == tomllib.loads(MINIMAL_RELEVANCE)
