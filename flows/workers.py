@@ -6,7 +6,9 @@ This module imports only the extractors, so that a worker process starts without
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 
 from extractors.articles import ExtractedArticle, ExtractionError, extract_article
@@ -19,6 +21,22 @@ _profile: TopicProfile | None = None  # set once per worker process by extractio
 def _init_worker(profile: TopicProfile | None) -> None:
     global _profile
     _profile = profile
+    _exit_with_parent()
+
+
+def _exit_with_parent() -> None:
+    """End this worker when the process that started the pool dies. A run killed with SIGKILL runs no clean-up,
+    and a pool worker, which holds both ends of its task pipe, would otherwise wait for work forever (and keep
+    its memory). The parent's sentinel becomes readable when the parent is gone."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 Extracted = tuple[ExtractedArticle, Relevance | None, Fingerprint | None] | str
@@ -42,11 +60,17 @@ def worker_count(configured: int) -> int:
 
 
 def extraction_pool(workers: int, profile: TopicProfile | None = None) -> ProcessPoolExecutor:
-    """A pool of spawned processes (forking a process that runs Prefect's threads could deadlock), each
-    scoring relevance with `profile` right after extraction."""
+    """A pool of worker processes, each scoring relevance with `profile` right after extraction.
+
+    Workers are forked from a fork server: a clean single-threaded process started once (forking this
+    process, which runs Prefect's threads, could deadlock), which imports this module before it forks, so that
+    the workers share one import of trafilatura and its kin instead of paying for it each (measured: 0.9 s
+    of CPU per worker)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
     return ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=context,
         initializer=_init_worker,
         initargs=(profile,),
     )

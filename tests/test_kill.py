@@ -28,6 +28,30 @@ def _wait_for(predicate: object, timeout: float) -> bool:
     return False
 
 
+def _descendants(pid: int) -> set[int]:
+    """The processes started by `pid`, their children and so on (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_run_killed_midway_and_restarted_ends_with_exactly_the_right_rows(site: Site, tmp_path: Path) -> None:
     from prefect.settings import PREFECT_API_URL
 
@@ -41,9 +65,13 @@ def test_run_killed_midway_and_restarted_ends_with_exactly_the_right_rows(site: 
     try:
         assert _wait_for(lambda: site.requested(f"/news/{PAGE_IDS[4]}"), 120), "the run never reached batch 3"
         time.sleep(3)  # batch 2 is extracted and committed meanwhile
+        workers = _descendants(process.pid)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
+    assert workers, "the run had started its extraction workers"
+    # No clean-up runs after SIGKILL: the workers must notice on their own and not linger holding memory.
+    assert _wait_for(lambda: not any(_alive(pid) for pid in workers), 15), "extraction workers outlived the run"
 
     partial = query(tmp_path, "SELECT count(*) FROM articles WHERE NOT is_seed")[0][0]
     assert 0 < partial < len(PAGE_IDS)
