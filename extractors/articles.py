@@ -32,6 +32,10 @@ EXTRACT_OPTIONS: dict[str, object] = {"fast": True, "include_comments": False, "
 MIN_TEXT_CHARS = 200
 
 _LANG = re.compile(r"^[a-zA-Z]{2,3}\b")
+# Language detection reads the text's start: 600 characters gave the same language as 2,000 on all 181
+# scrapinghub pages and all 56 topic articles (English, Korean, German, Vietnamese), in a quarter of the time
+# (0.5 ms instead of 2.4 ms a page).
+_LANGID_CHARS = 600
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 
 
@@ -99,7 +103,7 @@ def _language(declared: str, text: str) -> str | None:
     match = _LANG.match(declared.strip())
     if match:
         return match.group(0).lower()
-    language, _score = py3langid.classify(text[:2000])
+    language, _score = py3langid.classify(text[:_LANGID_CHARS])
     return str(language)
 
 

@@ -268,16 +268,20 @@ def score(profile: TopicProfile, title: str | None, text: str | None) -> Relevan
     matched: Counter[str] = Counter()
     unspaced = _HANGUL_OR_CJK.search(whole) is not None
     sides = [_side_mentions(side, whole, matched, unspaced) for side in profile.groups]
+    nearest, similarity = _nearest_seed(profile, whole)
+    excluded = profile.exclude.search(whole) if profile.exclude is not None else None
+    if excluded is not None:
+        terms = tuple(term for term, _ in matched.most_common(8))
+        return Relevance(0.0, False, terms, nearest, similarity, f"excluded: names “{excluded.group(0)}”")
+    missing = [side.name for side, mentions in zip(profile.groups, sides, strict=True) if not mentions]
+    if missing:  # most texts of a general feed: the rest of the reading cannot change the outcome
+        terms = tuple(term for term, _ in matched.most_common(8))
+        return _apart(profile, terms, nearest, similarity, f"does not name {' or '.join(missing)}")
     side_starts = [[m[0] for m in mentions] for mentions in sides]
     military_at = [m[0] for m in _mentions(profile.context, whole, matched, unspaced)]
     relation = _mentions(profile.relation, whole, matched, unspaced)
     relation_at = [r[0] for r in relation]
-    nearest, similarity = _nearest_seed(profile, whole)
     terms = tuple(term for term, _ in matched.most_common(8))
-
-    excluded = profile.exclude.search(whole) if profile.exclude is not None else None
-    if excluded is not None:
-        return Relevance(0.0, False, terms, nearest, similarity, f"excluded: names “{excluded.group(0)}”")
 
     spans = _spans(title, body)
     lead = spans[: 2 if title else 1]  # the title and the first sentence
@@ -297,10 +301,7 @@ def score(profile: TopicProfile, title: str | None, text: str | None) -> Relevan
             military += _any_in(military_at, begin, end)
             related += _any_in(relation_at, begin, end)
     if not meeting:
-        missing = [side.name for side, mentions in zip(profile.groups, sides, strict=True) if not mentions]
-        reason = f"does not name {' or '.join(missing)}" if missing else "the sides are never named together"
-        part = W_SEED * min(similarity / 0.3, 1.0) * 0.5
-        return Relevance(round(part, 3), part >= profile.threshold, terms, nearest, similarity, reason)
+        return _apart(profile, terms, nearest, similarity, "the sides are never named together")
     share = meeting / naming if naming else 0.0
     value = (
         W_LEAD * (1.0 if lead_linked else LEAD_UNLINKED if lead_meets else 0.0)
@@ -317,6 +318,14 @@ def score(profile: TopicProfile, title: str | None, text: str | None) -> Relevan
         f"closest seed {nearest} ({similarity:.2f})"
     )
     return Relevance(value, value >= profile.threshold, terms, nearest, similarity, why)
+
+
+def _apart(
+    profile: TopicProfile, terms: tuple[str, ...], nearest: str | None, similarity: float, reason: str
+) -> Relevance:
+    """The score of a text where the sides do not meet: half the seed part, at most."""
+    part = round(W_SEED * min(similarity / 0.3, 1.0) * 0.5, 3)
+    return Relevance(part, part >= profile.threshold, terms, nearest, similarity, reason)
 
 
 def _nearest_seed(profile: TopicProfile, text: str) -> tuple[str | None, float]:

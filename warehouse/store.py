@@ -546,22 +546,16 @@ def mark_copies(con: duckdb.DuckDBPyConnection, is_copy: CopyTest) -> int:
             JOIN articles o ON o.url = ob.url
             WHERE (o.first_seen_at, o.url) < (n.first_seen_at, n.url)
         )
-        SELECT p.new_url, n.minhash, n.shingles, o.url, o.minhash, o.shingles
+        SELECT p.new_url, n.minhash, n.shingles, o.url, o.minhash, o.shingles, o.duplicate_of
         FROM pairs p JOIN new n ON n.url = p.new_url JOIN articles o ON o.url = p.old_url
         ORDER BY n.first_seen_at, n.url, o.first_seen_at, o.url
         """
     ).fetchall()
     copies: dict[str, str] = {}
-    originals = {
-        url: dup
-        for url, dup in con.execute(
-            "SELECT url, duplicate_of FROM articles WHERE list_contains(?, url)", [list({r[3] for r in rows})]
-        ).fetchall()
-    }
-    for new_url, new_sig, new_size, old_url, old_sig, old_size in rows:
+    for new_url, new_sig, new_size, old_url, old_sig, old_size, old_original in rows:
         if new_url in copies:
             continue
-        original = copies.get(old_url) or originals.get(old_url) or old_url
+        original = copies.get(old_url) or old_original or old_url
         if is_copy(new_sig, new_size, old_sig, old_size):
             copies[new_url] = original
     if copies:
