@@ -119,8 +119,8 @@ def _process_cpu(pid: int) -> float:
 
 class WorkerSampler:
     """CPU seconds and peak memory of the extraction workers, read from /proc while they run: they are the fork
-    server's children, not ours, so getrusage(RUSAGE_CHILDREN) does not see them. Sampled every 50 ms, so a
-    worker's last 50 ms may be missed."""
+    server's children, not ours, so getrusage(RUSAGE_CHILDREN) does not see them. Read every 0.2 s (a worker's
+    last 0.2 s may be missed), from the fork server's list of children only, so as to cost next to nothing."""
 
     def __init__(self) -> None:
         self.cpu: dict[int, float] = {}
@@ -136,20 +136,30 @@ class WorkerSampler:
         self._stop.set()
         self._thread.join()
 
+    @staticmethod
+    def _children(pid: int) -> list[int]:
+        try:
+            return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            return []
+
     def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            for proc in Path("/proc").glob("[0-9]*"):
+        while not self._stop.wait(0.2):
+            for child in self._children(os.getpid()):
                 try:
-                    if b"forkserver" not in (proc / "cmdline").read_bytes():
+                    if b"forkserver" not in Path(f"/proc/{child}/cmdline").read_bytes():
                         continue
-                    pid = int(proc.name)
-                    self.cpu[pid] = _process_cpu(pid)
-                    status = (proc / "status").read_text()
-                except (OSError, ValueError, IndexError):
+                except OSError:
                     continue
-                for line in status.splitlines():
-                    if line.startswith("VmHWM:"):
-                        self.peak_kib[pid] = max(self.peak_kib.get(pid, 0), int(line.split()[1]))
+                for pid in self._children(child):
+                    try:
+                        self.cpu[pid] = _process_cpu(pid)
+                        status = Path(f"/proc/{pid}/status").read_text()
+                    except (OSError, ValueError, IndexError):
+                        continue
+                    for line in status.splitlines():
+                        if line.startswith("VmHWM:"):
+                            self.peak_kib[pid] = max(self.peak_kib.get(pid, 0), int(line.split()[1]))
 
 
 @dataclass
