@@ -12,7 +12,9 @@ both ("China and Russia clash over North Korea's missile launches") counts half.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
+import json
 import math
 import re
 from collections import Counter
@@ -39,6 +41,9 @@ DEFAULT_THRESHOLD = 0.5
 # both sides at all. On the 535 development feed items it skips 381 and loses 1 of 144 on-topic items
 # (bench/relevance.py prints the figures); higher values lose more for no further saving.
 PREFILTER_THRESHOLD = 0.1
+# Part of every profile's version: raise it when score() changes what it computes, so that stored scores are
+# known to be stale (the run report then asks for `newsmon rescore`).
+SCORER_VERSION = 2
 _SENTENCE = re.compile(r"(?<=[.!?。…])\s+|\n+|(?<=다\.)")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _HANGUL_OR_CJK = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\u3040-\u30ff\u4e00-\u9fff]")
@@ -60,6 +65,7 @@ class TopicProfile:
     seed_vectors: tuple[tuple[str, dict[str, float]], ...]  # (seed id, tf-idf vector)
     idf: dict[str, float]
     threshold: float = DEFAULT_THRESHOLD
+    version: str = ""  # a digest of the definition, the seeds, the threshold and SCORER_VERSION
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,7 @@ class Relevance:
     nearest_seed: str | None
     seed_similarity: float
     why: str  # one line for an alert or an analyst
+    scored_with: str = ""  # the version of the profile that made the score
 
 
 @dataclass(frozen=True)
@@ -187,6 +194,16 @@ def build_profile(
     n = len(seed_tokens) + 1
     # Smoothed IDF over the seeds: words in every seed ("putin", "korea") still count, less than rare ones.
     idf = {t: math.log((n + 1) / (d + 0.5)) for t, d in df.items()}
+    definition = [
+        SCORER_VERSION,
+        threshold,
+        [[group.name, sorted(group.terms), sorted(group.aliases)] for group in groups],
+        sorted(context_terms),
+        sorted(relation_terms),
+        sorted(exclude_terms),
+        sorted((seed_id, hashlib.sha256(text.encode()).hexdigest()) for seed_id, text in seeds),
+    ]
+    version = hashlib.sha256(json.dumps(definition, ensure_ascii=False).encode()).hexdigest()[:12]
     return TopicProfile(
         groups=tuple(
             Side(group.name, _term_pattern(group.terms), _term_pattern(group.aliases) if group.aliases else None)
@@ -198,6 +215,7 @@ def build_profile(
         seed_vectors=tuple((seed_id, _tfidf(tokens, idf)) for seed_id, tokens in seed_tokens),
         idf=idf,
         threshold=threshold,
+        version=version,
     )
 
 
@@ -272,7 +290,9 @@ def score(profile: TopicProfile, title: str | None, text: str | None) -> Relevan
     excluded = profile.exclude.search(whole) if profile.exclude is not None else None
     if excluded is not None:
         terms = tuple(term for term, _ in matched.most_common(8))
-        return Relevance(0.0, False, terms, nearest, similarity, f"excluded: names “{excluded.group(0)}”")
+        return Relevance(
+            0.0, False, terms, nearest, similarity, f"excluded: names “{excluded.group(0)}”", profile.version
+        )
     missing = [side.name for side, mentions in zip(profile.groups, sides, strict=True) if not mentions]
     if missing:  # most texts of a general feed: the rest of the reading cannot change the outcome
         terms = tuple(term for term, _ in matched.most_common(8))
@@ -317,7 +337,7 @@ def score(profile: TopicProfile, title: str | None, text: str | None) -> Relevan
         f"{headline}, {military} with a military term, {related} with a relation; "
         f"closest seed {nearest} ({similarity:.2f})"
     )
-    return Relevance(value, value >= profile.threshold, terms, nearest, similarity, why)
+    return Relevance(value, value >= profile.threshold, terms, nearest, similarity, why, profile.version)
 
 
 def _apart(
@@ -325,7 +345,7 @@ def _apart(
 ) -> Relevance:
     """The score of a text where the sides do not meet: half the seed part, at most."""
     part = round(W_SEED * min(similarity / 0.3, 1.0) * 0.5, 3)
-    return Relevance(part, part >= profile.threshold, terms, nearest, similarity, reason)
+    return Relevance(part, part >= profile.threshold, terms, nearest, similarity, reason, profile.version)
 
 
 def _nearest_seed(profile: TopicProfile, text: str) -> tuple[str | None, float]:

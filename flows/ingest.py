@@ -299,6 +299,7 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
         profile = profile_for(settings.topic, settings.relevance.threshold)
         _ingest_pages(con, settings, run_id, report, progress, profile)
         score_articles(con, profile)
+        report.scored_otherwise = store.scored_otherwise(con, profile.version)
         if settings.alerts is not None and settings.alerts.mode == "immediate":
             report.alerts = send_alerts(con, settings, run_id)
         elif settings.alerts is None:

@@ -38,6 +38,7 @@ class RunReport:
     retry_in: timedelta | None = None
     alerts: AlertReport | None = None  # what mail was sent (immediate mode)
     alerts_waiting: int | None = None  # alerts queued when no [alerts] section sends them
+    scored_otherwise: int = 0  # articles whose score was made under another topic definition or scorer
     feed_errors: list[tuple[str, str]] = field(default_factory=list)
     page_errors: list[tuple[str, str]] = field(default_factory=list)
 
@@ -101,6 +102,11 @@ class RunReport:
             )
         if self.seeds_loaded:
             lines.append(f"  seeds      {self.seeds_loaded} seed documents loaded")
+        if self.scored_otherwise:
+            lines.append(
+                f"  scores     {self.scored_otherwise} articles were scored under another topic definition "
+                "(topic.toml, seeds, threshold or newsmon's scorer changed): `newsmon rescore` updates them"
+            )
         lines += _listed("failed feeds", self.feed_errors)
         lines += _listed("failed pages", self.page_errors)
         return "\n".join(lines)

@@ -226,7 +226,7 @@ def test_every_stored_article_and_seed_gets_a_score_and_rescore_applies_a_new_th
     site: Site, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path, [serve_news(site, PAGE_IDS[:2])])
-    run(config)
+    assert run(config).scored_otherwise == 0
     rows = query(tmp_path, "SELECT is_seed, relevance, is_relevant, nearest_seed, relevance_why FROM articles")
     assert len(rows) == 7 and all(r[1] is not None and r[3] and r[4] for r in rows)
     # The seeds define the topic; the test pages (tech and business news) are off it.
@@ -234,6 +234,10 @@ def test_every_stored_article_and_seed_gets_a_score_and_rescore_applies_a_new_th
     assert not any(relevant for is_seed, _, relevant, _, _ in rows if not is_seed)
 
     config.write_text(config.read_text(encoding="utf-8") + "[topic]\nthreshold = 1.0\n", encoding="utf-8")
+    stale = run(config)  # the run notices that the stored scores were made under another definition
+    assert stale.scored_otherwise == 7
+    assert "7 articles were scored under another topic definition" in stale.render()
+    assert "newsmon rescore" in stale.render()
     from flows.cli import main
 
     assert main(["rescore", "--config", str(config)]) == 0
@@ -241,6 +245,8 @@ def test_every_stored_article_and_seed_gets_a_score_and_rescore_applies_a_new_th
         tmp_path, "SELECT count(*) FILTER (is_relevant), count(*) FILTER (relevance >= 1.0) FROM articles"
     )[0]
     assert relevant == perfect < 5
+    assert len({version for (version,) in query(tmp_path, "SELECT scored_with FROM articles")}) == 1
+    assert run(config).scored_otherwise == 0
 
 
 def _wrapped(headline: str, paragraphs: list[str], boilerplate: list[str]) -> bytes:

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,15 @@ def test_the_readme_example_for_a_new_topic_is_the_one_the_benchmark_measures() 
     block = re.search(r"```toml\n(\[relevance\]\n.*?)```", readme, re.S)
     assert block is not None
     assert tomllib.loads(block.group(1)) == tomllib.loads(MINIMAL_RELEVANCE)
+
+
+def test_a_profile_version_names_its_definition() -> None:
+    """Stored scores carry it (articles.scored_with), so a run can tell when they were made under another one."""
+    topic = load_topic()
+    version = profile_for(topic).version
+    assert version == profile_for(load_topic()).version  # the same definition, the same version, every time
+    assert profile_for(topic, threshold=0.6).version != version
+    groups = (replace(topic.relevance.groups[0], aliases=("vlad",)), *topic.relevance.groups[1:])
+    changed = replace(topic, relevance=replace(topic.relevance, groups=groups))
+    assert profile_for(changed).version != version
+    assert score(profile_for(topic), "North Korea sends shells to Russia", "").scored_with == version

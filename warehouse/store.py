@@ -83,6 +83,7 @@ _SCORE_FIELDS = [
     ("relevance_terms", pa.list_(pa.string())),
     ("nearest_seed", pa.string()),
     ("relevance_why", pa.string()),
+    ("scored_with", pa.string()),
 ]
 _SCHEMAS = {
     "feeds": pa.schema([("url", pa.string()), ("name", pa.string()), ("added_at", _TS)]),
@@ -142,6 +143,7 @@ def _score_columns(relevance: Relevance | None) -> dict[str, Any]:
         "relevance_terms": list(relevance.matched),
         "nearest_seed": relevance.nearest_seed,
         "relevance_why": relevance.why,
+        "scored_with": relevance.scored_with,
     }
 
 
@@ -353,7 +355,7 @@ def _article_row(**values: Any) -> dict[str, Any]:
     return row
 
 
-_INSERT_ARTICLES = "INSERT INTO articles SELECT * FROM batch ON CONFLICT (url) DO NOTHING RETURNING url"
+_INSERT_ARTICLES = "INSERT INTO articles BY NAME SELECT * FROM batch ON CONFLICT (url) DO NOTHING RETURNING url"
 
 
 def _add_articles(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, items: Sequence[NewArticle]) -> set[str]:
@@ -498,6 +500,14 @@ def articles_to_score(con: duckdb.DuckDBPyConnection, *, all_rows: bool = False)
     return con.execute(f"SELECT url, title, text FROM articles{where} ORDER BY url").fetchall()
 
 
+def scored_otherwise(con: duckdb.DuckDBPyConnection, version: str) -> int:
+    """How many articles hold a score made under another topic definition or scorer than `version`."""
+    row = con.execute(
+        "SELECT count(*) FROM articles WHERE relevance IS NOT NULL AND scored_with IS DISTINCT FROM ?", [version]
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def set_scores(con: duckdb.DuckDBPyConnection, now: datetime, scores: Sequence[tuple[str, Relevance]]) -> None:
     """Store relevance scores in one transaction."""
     if not scores:
@@ -509,7 +519,8 @@ def set_scores(con: duckdb.DuckDBPyConnection, now: datetime, scores: Sequence[t
             [{"url": url, **_score_columns(relevance)} for url, relevance in scores],
             "UPDATE articles SET relevance = batch.relevance, is_relevant = batch.is_relevant, "
             "relevance_terms = batch.relevance_terms, nearest_seed = batch.nearest_seed, "
-            f"relevance_why = batch.relevance_why, scored_at = '{now.isoformat()}'::TIMESTAMPTZ "
+            "relevance_why = batch.relevance_why, scored_with = batch.scored_with, "
+            f"scored_at = '{now.isoformat()}'::TIMESTAMPTZ "
             "FROM batch WHERE articles.url = batch.url",
         )
 
