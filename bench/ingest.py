@@ -176,14 +176,14 @@ class Pass:
 
 def _one_pass(config: Path, database: Path, server_pid: int, profiler: cProfile.Profile | None) -> Pass:
     """One full run into a fresh warehouse, timed, with the CPU of every process that took part."""
-    from flows.ingest import ingest
+    from flows.ingest import run_once
 
     cpu_main, cpu_server = _cpu(resource.RUSAGE_SELF), _process_cpu(server_pid)
     with WorkerSampler() as workers:
         started = time.perf_counter()
         if profiler is not None:
             profiler.enable()
-        report = ingest(config=str(config), quiet=True)
+        report = run_once(config=str(config), quiet=True)
         if profiler is not None:
             profiler.disable()
         elapsed = time.perf_counter() - started
@@ -209,6 +209,7 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--feeds", type=int, default=5)
     parser.add_argument("--passes", type=int, default=2, help="full runs, each into a fresh warehouse; the best counts")
+    parser.add_argument("--batch-size", type=int, help="[fetch] batch_size for the run (default: newsmon's)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the main process's full run to this file")
     args = parser.parse_args()
 
@@ -231,19 +232,21 @@ def main() -> int:
     warmup = work / "warmup.toml"
     warmup.write_text(f'feeds = []\n[warehouse]\npath = "{work / "warmup.duckdb"}"\n', encoding="utf-8")
 
-    from flows.ingest import ingest
+    from flows.ingest import run_once
 
     started = time.perf_counter()
-    ingest(config=str(warmup), quiet=True)
+    run_once(config=str(warmup), quiet=True)
     print(f"Prefect start-up and an empty run:    {time.perf_counter() - started:7.1f} s (not counted)", flush=True)
 
     assert server.pid is not None
     best: Pass | None = None
+    batch = f"batch_size = {args.batch_size}\n" if args.batch_size else ""
     for number in range(1, args.passes + 1):  # the better of the passes, as for the bare rate
         config = work / f"bench-{number}.toml"
         database = work / f"bench-{number}.duckdb"
         config.write_text(
-            f'[warehouse]\npath = "{database}"\n{feeds}[fetch]\nallow_hosts = ["127.0.0.1"]\n', encoding="utf-8"
+            f'[warehouse]\npath = "{database}"\n{feeds}[fetch]\nallow_hosts = ["127.0.0.1"]\n{batch}',
+            encoding="utf-8",
         )
         profiler = cProfile.Profile() if args.profile and number == 1 else None
         attempt = _one_pass(config, database, server.pid, profiler)
@@ -293,7 +296,7 @@ def main() -> int:
 
     before = page_requests.value
     started = time.perf_counter()
-    idle = ingest(config=str(config), quiet=True)
+    idle = run_once(config=str(config), quiet=True)
     idle_time = time.perf_counter() - started
     print(
         f"second run, nothing new:              {idle_time:7.2f} s, {page_requests.value - before} page requests, "

@@ -43,9 +43,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    from flows.ingest import ingest
+    from flows.ingest import run_once
 
-    report = ingest(
+    report = run_once(
         config=str(settings.config_path) if settings.config_path else None, force=args.force, quiet=args.quiet
     )
     print(report.render())

@@ -27,9 +27,9 @@ def write_config(tmp_path: Path, feeds: list[str], extra: str = "") -> Path:
 
 
 def run(config: Path, *, force: bool = False) -> RunReport:
-    from flows.ingest import ingest
+    from flows.ingest import run_once
 
-    report: RunReport = ingest(config=str(config), force=force, quiet=True)
+    report: RunReport = run_once(config=str(config), force=force, quiet=True)
     return report
 
 
