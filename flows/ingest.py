@@ -26,7 +26,7 @@ from flows.alerts import send_alerts
 from flows.fetching import Fetcher, FetchError, RefusedAddress, Response
 from flows.report import Progress, RunReport
 from flows.settings import FetchSettings, Settings, load_settings
-from flows.workers import Extracted, extract_in_worker, extraction_pool, worker_count
+from flows.workers import Extracted, extract_in_worker, extraction_pool, start_server, worker_count
 from warehouse import store
 from warehouse.db import connect
 from warehouse.store import FeedOutcome, FeedState, NewArticle, PageFailure, PageTask
@@ -280,6 +280,7 @@ def _poll(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, repor
     report.feeds_skipped = len(settings.feeds) - len(due)
     if not due:
         return
+    start_server()  # new entries are likely: the extraction workers' server starts up while the feeds are polled
     for outcome in poll_feeds(quote(due), settings.fetch, force):
         report.entries_new += store.record_feed_outcome(con, run_id, outcome, force=force)
         report.add_feed_outcome(outcome)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.context
+import multiprocessing.forkserver
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -55,6 +57,22 @@ def extract_in_worker(content: bytes, url: str, content_type: str) -> Extracted:
     return article, relevance, fingerprint(article.text)
 
 
+# A page without a lang attribute, long enough to be an article: extracting it once runs every lazy
+# initialisation on the way (py3langid loads its model, 0.45 s, on its first detection).
+_WARM_UP_PAGE = (
+    b"<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
+    b"<p>The extraction workers read this page once, before their first real one, in the fork server.</p>"
+    b"<p>Whatever trafilatura, htmldate and py3langid load on their first call is then loaded once.</p>"
+    b"<p>Every worker forked from the server inherits it, instead of loading it again for itself.</p>"
+    b"</article></body></html>"
+)
+
+
+def warm_up() -> Extracted:
+    """Run one extraction, language detection and fingerprint, to load what they load on first use."""
+    return extract_in_worker(_WARM_UP_PAGE, "https://warm-up.invalid/", "text/html")
+
+
 def worker_count(configured: int) -> int:
     return configured if configured > 0 else max(os.cpu_count() or 1, 1)
 
@@ -63,14 +81,25 @@ def extraction_pool(workers: int, profile: TopicProfile | None = None) -> Proces
     """A pool of worker processes, each scoring relevance with `profile` right after extraction.
 
     Workers are forked from a fork server: a clean single-threaded process started once (forking this
-    process, which runs Prefect's threads, could deadlock), which imports this module before it forks, so that
-    the workers share one import of trafilatura and its kin instead of paying for it each (measured: 0.9 s
-    of CPU per worker)."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    process, which runs Prefect's threads, could deadlock), which imports trafilatura and its kin and warms
+    them up (flows.worker_preload) before it forks, so that the workers share that work instead of paying for
+    it each (measured: 0.9 s of imports and 0.45 s of language model per worker)."""
     return ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=context,
+        mp_context=_context(),
         initializer=_init_worker,
         initargs=(profile,),
     )
+
+
+def _context() -> multiprocessing.context.ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["flows.worker_preload"])
+    return context
+
+
+def start_server() -> None:
+    """Start the workers' fork server now, without waiting for it: its imports and warm-up (1 s of CPU) then
+    run on another core while the feeds are polled, instead of delaying the first extraction."""
+    _context()
+    multiprocessing.forkserver.ensure_running()
