@@ -92,7 +92,10 @@ def extraction_pool(workers: int, profile: TopicProfile | None = None) -> Proces
     )
 
 
-def _context() -> multiprocessing.context.ForkServerContext:
+def _context() -> multiprocessing.context.BaseContext:
+    """The fork server where the platform has one (Linux, macOS); else (Windows) spawned workers."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["flows.worker_preload"])
     return context
@@ -101,5 +104,5 @@ def _context() -> multiprocessing.context.ForkServerContext:
 def start_server() -> None:
     """Start the workers' fork server now, without waiting for it: its imports and warm-up (1 s of CPU) then
     run on another core while the feeds are polled, instead of delaying the first extraction."""
-    _context()
-    multiprocessing.forkserver.ensure_running()
+    if _context().get_start_method() == "forkserver":
+        multiprocessing.forkserver.ensure_running()
