@@ -73,6 +73,11 @@ def warm_up() -> Extracted:
     return extract_in_worker(_WARM_UP_PAGE, "https://warm-up.invalid/", "text/html")
 
 
+def extract_many(pages: list[tuple[bytes, str, str]]) -> list[Extracted]:
+    """extract_in_worker for several pages in one task: the pool's hand-over costs the main process per task."""
+    return [extract_in_worker(content, url, content_type) for content, url, content_type in pages]
+
+
 def worker_count(configured: int) -> int:
     return configured if configured > 0 else max(os.cpu_count() or 1, 1)
 
