@@ -23,14 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.relevance import SEEDS, Item, evaluate, load_items, prf
+from bench.relevance import Item, evaluate, load_items, prf
 from extractors import relevance
-from extractors.topic import Topic, parse_topic
-
-
-def _topic() -> Topic:
-    texts = {path.stem: path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))}
-    return parse_topic((SEEDS / "topic.toml").read_text(encoding="utf-8"), texts)
+from flows.settings import load_topic
 
 
 def _installed_mib(*distributions: str) -> float:
@@ -56,7 +51,7 @@ def main() -> int:
     model.to("cpu")
     load_seconds = time.perf_counter() - started
 
-    topic = _topic()
+    topic = load_topic()
     profile = relevance.profile_for(topic)
     items = load_items()
     seeds = model.encode([seed.text for seed in topic.seeds], normalize_embeddings=True)

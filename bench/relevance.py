@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from extractors.topic import Topic, parse_topic
+from flows.settings import seed_texts
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPIC = ROOT.parent / "shared" / "data" / "topic"
@@ -56,8 +57,7 @@ def minimal_topic() -> Topic:
     """Today's seeds with MINIMAL_RELEVANCE for a topic definition."""
     toml_text = (SEEDS / "topic.toml").read_text(encoding="utf-8")
     toml_text = toml_text[: toml_text.index("\n[relevance]")] + MINIMAL_RELEVANCE
-    texts = {path.stem: path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))}
-    return parse_topic(toml_text, texts)
+    return parse_topic(toml_text, seed_texts(SEEDS))
 
 
 def keyword_baseline(title: str, text: str) -> bool:

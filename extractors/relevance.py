@@ -255,25 +255,20 @@ def _any_in(starts: list[int], begin: int, end: int) -> bool:
 
 
 def _linked(
-    text: str,
-    sides: list[list[tuple[int, int]]],
-    relation: list[tuple[int, int]],
-    begin: int,
-    end: int,
-    unspaced: bool,
+    text: str, sides: list[list[tuple[int, int]]], relation_at: list[int], begin: int, end: int, unspaced: bool
 ) -> bool:
     """Do two sides meet *as a relation* in text[begin:end]: named as a pair ("Putin and Kim", "북러"), or with a
     relation word between them ("North Korea sends troops to Russia") or, in verb-last languages, after them?"""
     inside = [[m for m in mentions if begin <= m[0] < end] for mentions in sides]
-    words = [r[0] for r in relation if begin <= r[0] < end]
     for one, other in itertools.combinations(inside, 2):
         for a, b in itertools.product(one, other):
             first, second = (a, b) if a[0] <= b[0] else (b, a)
             if first[1] >= second[0] or _PAIRED.fullmatch(text, first[1], second[0]):
                 return True
-            if _any_in(words, first[1], second[0]):
+            # Both ranges looked up in relation_at lie within [begin, end).
+            if _any_in(relation_at, first[1], second[0]):
                 return True
-            if unspaced and _any_in(words, second[1], min(end, second[1] + _VERB_AFTER)):
+            if unspaced and _any_in(relation_at, second[1], min(end, second[1] + _VERB_AFTER)):
                 return True
     return False
 
@@ -289,25 +284,28 @@ def score(profile: TopicProfile, title: str | None, text: str | None) -> Relevan
     nearest, similarity = _nearest_seed(profile, whole)
     excluded = profile.exclude.search(whole) if profile.exclude is not None else None
     if excluded is not None:
-        terms = tuple(term for term, _ in matched.most_common(8))
         return Relevance(
-            0.0, False, terms, nearest, similarity, f"excluded: names “{excluded.group(0)}”", profile.version
+            0.0,
+            False,
+            _top_terms(matched),
+            nearest,
+            similarity,
+            f"excluded: names “{excluded.group(0)}”",
+            profile.version,
         )
     missing = [side.name for side, mentions in zip(profile.groups, sides, strict=True) if not mentions]
     if missing:  # most texts of a general feed: the rest of the reading cannot change the outcome
-        terms = tuple(term for term, _ in matched.most_common(8))
-        return _apart(profile, terms, nearest, similarity, f"does not name {' or '.join(missing)}")
+        return _apart(profile, _top_terms(matched), nearest, similarity, f"does not name {' or '.join(missing)}")
     side_starts = [[m[0] for m in mentions] for mentions in sides]
     military_at = [m[0] for m in _mentions(profile.context, whole, matched, unspaced)]
-    relation = _mentions(profile.relation, whole, matched, unspaced)
-    relation_at = [r[0] for r in relation]
-    terms = tuple(term for term, _ in matched.most_common(8))
+    relation_at = [m[0] for m in _mentions(profile.relation, whole, matched, unspaced)]
+    terms = _top_terms(matched)
 
     spans = _spans(title, body)
     lead = spans[: 2 if title else 1]  # the title and the first sentence
     lead_end = lead[-1][1] if lead else len(whole)
     lead_meets = all(_any_in(starts, 0, lead_end) for starts in side_starts)
-    lead_linked = lead_meets and any(_linked(whole, sides, relation, b, e, unspaced) for b, e in lead)
+    lead_linked = lead_meets and any(_linked(whole, sides, relation_at, b, e, unspaced) for b, e in lead)
     meeting = military = related = naming = 0
     for index, (begin, end) in enumerate(spans):
         # A short sentence is read with the next one: "Kim arrived. Putin met him at the cosmodrome."
@@ -338,6 +336,11 @@ def score(profile: TopicProfile, title: str | None, text: str | None) -> Relevan
         f"closest seed {nearest} ({similarity:.2f})"
     )
     return Relevance(value, value >= profile.threshold, terms, nearest, similarity, why, profile.version)
+
+
+def _top_terms(matched: Counter[str]) -> tuple[str, ...]:
+    """The topic terms found, most frequent first (at most 8), as a score shows them."""
+    return tuple(term for term, _ in matched.most_common(8))
 
 
 def _apart(

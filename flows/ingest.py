@@ -34,6 +34,8 @@ from warehouse.store import FeedOutcome, FeedState, NewArticle, PageFailure, Pag
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, */*;q=0.8"
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 PAGES_PER_TASK = 10  # pages per extraction task (see extract_pages)
+# Set in the environment, either asks for Prefect's flow-run heartbeats in `newsmon run` too (see run_once).
+_HEARTBEAT_SETTINGS = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")
 
 
 @dataclass(frozen=True)
@@ -330,6 +332,3 @@ def run_once(config: str | None = None, force: bool = False, quiet: bool = False
         return ingest(config=config, force=force, quiet=quiet)
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
         return ingest(config=config, force=force, quiet=quiet)
-
-
-_HEARTBEAT_SETTINGS = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")

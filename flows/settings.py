@@ -168,9 +168,13 @@ def _smtp(raw: Any) -> SmtpSettings:
     return smtp
 
 
+def seed_texts(seeds_dir: Path = SEEDS_DIR) -> dict[str, str]:
+    """The seed documents' texts by file stem (the seed id)."""
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))}
+
+
 def load_topic(seeds_dir: Path = SEEDS_DIR) -> Topic:
-    texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))}
-    return parse_topic((seeds_dir / "topic.toml").read_text(encoding="utf-8"), texts)
+    return parse_topic((seeds_dir / "topic.toml").read_text(encoding="utf-8"), seed_texts(seeds_dir))
 
 
 def load_settings(path: str | Path | None = None) -> Settings:

@@ -15,7 +15,7 @@ import pytest
 from bench.relevance import evaluate, keyword_baseline, load_items
 from extractors.relevance import TopicProfile, profile_for, score
 from extractors.topic import TopicError, parse_topic
-from flows.settings import load_topic
+from flows.settings import load_topic, seed_texts
 
 BASELINE = Path(__file__).parent / "baselines" / "relevance.json"
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,7 +130,7 @@ def test_a_topic_group_with_an_unknown_key_is_refused() -> None:
         encoding="utf-8"
     ) + '\n[[relevance.groups]]\nname = "X"\nterms = ["x"]\nalias = ["y"]\n'
     with pytest.raises(TopicError, match=r"\[\[relevance.groups\]\] X: unknown keys \['alias'\]"):
-        parse_topic(toml_text, {path.stem: path.read_text(encoding="utf-8") for path in ROOT.glob("seeds/*.txt")})
+        parse_topic(toml_text, seed_texts())
 
 
 def test_the_readme_example_for_a_new_topic_is_the_one_the_benchmark_measures() -> None:
