@@ -8,6 +8,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -322,13 +323,21 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
 
 
 def run_once(config: str | None = None, force: bool = False, quiet: bool = False) -> RunReport:
-    """One run of the ingest flow outside a deployment, as `newsmon run` makes it.
+    """One run of the ingest flow outside a deployment, as `newsmon run` makes it."""
+    with one_off_settings():
+        return ingest(config=config, force=force, quiet=quiet)
+
+
+@contextmanager
+def one_off_settings() -> Iterator[None]:
+    """Prefect's settings for a run outside a deployment.
 
     Prefect sends flow-run heartbeats (every 180 s by default) so that a server can tell when a deployment's
     run died; a run started by hand has nobody watching for that, and Prefect's heartbeat thread sleeps in
     one-second steps that the run waits out at its end (measured: an idle run took 1.1 s, 0.14 s without).
     A heartbeat frequency set in the environment is honoured."""
     if any(name in os.environ for name in _HEARTBEAT_SETTINGS):
-        return ingest(config=config, force=force, quiet=quiet)
+        yield
+        return
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
-        return ingest(config=config, force=force, quiet=quiet)
+        yield

@@ -303,3 +303,18 @@ def test_prefilter_skips_clearly_off_topic_entries_and_records_why(site: Site, t
     rows = query(tmp_path, "SELECT title, state, prefilter_score, prefilter_why FROM entries ORDER BY title DESC")
     assert rows[0][:2] == ("North Korea sends troops to Russia", "stored")
     assert rows[1][1] == "skipped" and rows[1][2] < 0.1 and "does not name Russia" in rows[1][3]
+
+
+def test_a_run_by_hand_sends_no_heartbeats_unless_the_environment_asks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prefect's heartbeat thread made every run wait up to a second at its end, for a server nobody watches."""
+    from prefect.settings import get_current_settings
+
+    from flows.ingest import one_off_settings
+
+    for name in ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY"):
+        monkeypatch.delenv(name, raising=False)
+    with one_off_settings():
+        assert get_current_settings().flows.heartbeat_frequency is None
+    monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "60")
+    with one_off_settings():
+        assert get_current_settings().flows.heartbeat_frequency is not None
