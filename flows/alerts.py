@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import smtplib
 import ssl
@@ -97,8 +98,15 @@ def send_pending(
                         date=datetime.now(UTC),
                         footer=footer,
                     )
+                    ids = (digest.message_id, digest.date)
+                    # Another writer may have begun some of these alerts since they were read: send the rest.
+                    free = set(store.start_delivery(con, [s.url for s in stories], recipient, *ids))
+                    if not free:
+                        continue
+                    if len(free) < len(stories):
+                        stories = [s for s in stories if s.url in free]
+                        digest = dataclasses.replace(digest, stories=tuple(stories))
                     message = build_message(digest)
-                    store.start_delivery(con, [s.url for s in stories], recipient, digest.message_id, digest.date)
                     try:
                         client.send_message(message)
                     except (smtplib.SMTPException, OSError) as exc:
@@ -126,7 +134,7 @@ def digest(config: str | None = None) -> AlertReport | None:
     settings = load_settings(config)
     if settings.alerts is None:
         return None
-    con = connect(settings.warehouse_path)
+    con = connect(settings.warehouse)
     try:
         return send_pending(con, settings, settings.alerts)
     finally:

@@ -127,7 +127,7 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     from warehouse.db import connect
 
     settings = load_settings(args.config)
-    con = connect(settings.warehouse_path)
+    con = connect(settings.warehouse)
     try:
         before = con.execute("SELECT count(*) FILTER (is_relevant) FROM articles").fetchone()
         count = score_articles(con, profile_for(settings.topic, settings.relevance.threshold), all_rows=True)
@@ -146,7 +146,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     recipients = list(settings.alerts.to) if settings.alerts else ["(nobody)"]
-    con = connect(settings.warehouse_path)
+    con = connect(settings.warehouse)
     try:
         if args.retry_uncertain:
             print(f"{store.retry_uncertain(con)} uncertain deliveries put back in the queue")

@@ -217,7 +217,7 @@ def _ingest_pages(
     profile: TopicProfile,
 ) -> None:
     report.articles_known += store.link_known_entries(con)
-    due = store.pages_due(con, _now())
+    due = store.pages_due(con, _now(), feed_urls=[f.url for f in settings.feeds])
     if settings.relevance.prefilter:
         due = _prefilter(con, due, profile, report)
     if not due:
@@ -288,8 +288,9 @@ def _poll(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, repor
     if not due:
         return
     start_server()  # new entries are likely: the extraction workers' server starts up while the feeds are polled
-    for outcome in poll_feeds(quote(due), settings.fetch, force):
-        report.entries_new += store.record_feed_outcome(con, run_id, outcome, force=force)
+    outcomes = poll_feeds(quote(due), settings.fetch, force)
+    report.entries_new += store.record_feed_outcomes(con, run_id, outcomes, force=force)
+    for outcome in outcomes:
         report.add_feed_outcome(outcome)
 
 
@@ -298,9 +299,9 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
     """Poll the feeds, fetch and extract what is new, and store it in the warehouse."""
     settings = load_settings(config)
     run_id = str(uuid.uuid4())
-    report = RunReport(run_id=run_id, started_at=_now(), warehouse=str(settings.warehouse_path))
+    report = RunReport(run_id=run_id, started_at=_now(), warehouse=str(settings.warehouse.directory))
     progress = Progress(enabled=not quiet)
-    con = connect(settings.warehouse_path)
+    con = connect(settings.warehouse)
     try:
         store.start_run(con, run_id, report.started_at, forced=force)
         report.seeds_loaded = store.add_seeds(con, run_id, _now(), settings.topic.seeds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -11,10 +12,11 @@ from typing import Any
 from extractors.relevance import DEFAULT_THRESHOLD
 from extractors.topic import FeedSpec, Topic, parse_topic
 from extractors.urls import InvalidURL, canonicalize
+from warehouse.db import WarehouseSpec, spec_for
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = PROJECT_ROOT / "seeds"
-DEFAULT_WAREHOUSE = Path("data/newsmon.duckdb")
+DEFAULT_WAREHOUSE = Path("data/newsmon")  # a directory: the lake's catalog and its Parquet data
 CONFIG_ENV = "NEWSMON_CONFIG"
 
 
@@ -81,10 +83,18 @@ class Settings:
     alerts: AlertSettings | None = None  # None: no [alerts] section, no mail (alerts wait in the outbox)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     config_path: Path | None = None
+    warehouse_catalog: str | None = None  # None: the embedded SQLite catalog; else a DuckLake catalog string
+    warehouse_data_path: str | None = None  # None: <path>/data
 
     @property
     def data_dir(self) -> Path:
         return self.warehouse_path.parent
+
+    @property
+    def warehouse(self) -> WarehouseSpec:
+        return dataclasses.replace(
+            spec_for(self.warehouse_path), catalog=self.warehouse_catalog, data_path=self.warehouse_data_path
+        )
 
 
 _SECTIONS: dict[str, Any] = {
@@ -197,11 +207,20 @@ def load_settings(path: str | Path | None = None) -> Settings:
     if unknown:
         raise ConfigError(f"unknown section [{unknown[0]}] in {config_path} (known: {', '.join(_SECTIONS)})")
     warehouse = data.get("warehouse", {})
-    if not isinstance(warehouse, dict) or set(warehouse) - {"path"}:
-        raise ConfigError("[warehouse] takes one key: path")
+    if not isinstance(warehouse, dict) or set(warehouse) - {"path", "catalog", "data_path"}:
+        raise ConfigError(f"[warehouse] in {config_path} takes the keys path, catalog and data_path")
     warehouse_path = warehouse.get("path", str(DEFAULT_WAREHOUSE))
     if not isinstance(warehouse_path, str) or not warehouse_path:
         raise ConfigError("[warehouse] path must be a non-empty string")
+    catalog, data_path = warehouse.get("catalog"), warehouse.get("data_path")
+    for key, value in (("catalog", catalog), ("data_path", data_path)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ConfigError(f"[warehouse] {key} in {config_path} must be a non-empty string")
+    if catalog is not None and not catalog.startswith("postgres:"):
+        raise ConfigError(
+            f'[warehouse] catalog in {config_path} must be a PostgreSQL catalog ("postgres:dbname=... host=..."); '
+            "leave it out for the embedded one"
+        )
     return Settings(
         warehouse_path=Path(warehouse_path).expanduser().resolve(),
         feeds=_feeds(data["feeds"]) if "feeds" in data else topic.default_feeds,
@@ -212,4 +231,6 @@ def load_settings(path: str | Path | None = None) -> Settings:
         alerts=_alerts(data["alerts"]) if "alerts" in data else None,
         smtp=_smtp(data.get("smtp", {})),
         config_path=config_path.resolve(),
+        warehouse_catalog=catalog,
+        warehouse_data_path=data_path,
     )

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from bench.ingest import token_f1
 from flows.report import RunReport
 from tests.conftest import ground_truth, page_html
 from tests.site import Route, Site, rss
+from warehouse.db import connect
 
 PAGE_IDS = sorted(ground_truth())[:6]
 
@@ -19,7 +18,7 @@ def write_config(tmp_path: Path, feeds: list[str], extra: str = "") -> Path:
     config = tmp_path / "newsmon.toml"
     feed_tables = "".join(f'[[feeds]]\nurl = "{url}"\n' for url in feeds)
     config.write_text(
-        f'[warehouse]\npath = "{tmp_path / "wh.duckdb"}"\n{feed_tables}'
+        f'[warehouse]\npath = "{tmp_path / "wh"}"\n{feed_tables}'
         '[fetch]\nallow_hosts = ["127.0.0.1"]\ntimeout_seconds = 2.0\nretries = 1\nbackoff_seconds = 0.05\n' + extra,
         encoding="utf-8",
     )
@@ -34,7 +33,7 @@ def run(config: Path, *, force: bool = False) -> RunReport:
 
 
 def query(tmp_path: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
+    con = connect(tmp_path / "wh", read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()
     finally:

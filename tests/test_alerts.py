@@ -121,7 +121,7 @@ def test_a_delivery_cut_between_sending_and_marking_is_never_sent_again(
     config.write_text(config.read_text(encoding="utf-8") + alerts_config(smtp, mode="digest"), encoding="utf-8")
     run(config)  # digest mode: the run queues, sends nothing
     assert smtp.inbox.received == []
-    con = connect(tmp_path / "wh.duckdb")
+    con = connect(tmp_path / "wh")
     url = con.execute("SELECT url FROM alerts").fetchall()[0][0]
     store.start_delivery(con, [url], "analyst@example.org", "<killed@example.org>", datetime.now(UTC))  # then killed
     con.close()

@@ -41,7 +41,7 @@ def test_no_config_means_the_topic_defaults(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("NEWSMON_CONFIG", raising=False)
     settings = load_settings()
     assert settings.feeds == load_topic().default_feeds
-    assert settings.warehouse_path.name == "newsmon.duckdb" and settings.fetch.allow_hosts == ()
+    assert settings.warehouse_path.name == "newsmon" and settings.fetch.allow_hosts == ()
 
 
 def test_config_comes_from_the_environment_when_not_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

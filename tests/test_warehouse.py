@@ -1,27 +1,36 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
+import pytest
+
 from flows.settings import load_topic
 from warehouse import store
-from warehouse.db import connect, load_fts
+from warehouse.db import WarehouseError, attach_statements, connect, spec_for
+
+LEGACY = Path(__file__).resolve().parents[1] / "warehouse" / "migrations_duckdb"
 
 
 def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
-    path = tmp_path / "w.duckdb"
+    path = tmp_path / "w"
     connect(path).close()
     con = connect(path)
     files = sorted(p.name for p in (Path(__file__).resolve().parents[1] / "warehouse" / "migrations").glob("*.sql"))
     applied = con.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
     assert applied == [(int(name[:4]), name) for name in files]
-    assert files[0] == "0001_init.sql" and len(files) >= 5
+    assert files[0] == "0001_lake.sql"
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    assert {"runs", "feeds", "entries", "articles", "page_failures"} <= tables
+    assert {"runs", "feeds", "entries", "articles", "page_failures", "alerts", "stories"} <= tables
+    assert (path / "catalog.sqlite").is_file() and (path / "data").is_dir()
 
 
 def test_seeds_are_loaded_once(tmp_path: Path) -> None:
-    con = connect(tmp_path / "w.duckdb")
+    con = connect(tmp_path / "w")
     seeds = load_topic().seeds
     now = datetime.now(UTC)
     assert store.add_seeds(con, "r1", now, seeds) == 5
@@ -34,43 +43,75 @@ def test_seeds_are_loaded_once(tmp_path: Path) -> None:
     assert rows[0][1] == "urn:newsmon:seed:000_3a2a29942e16391a"
 
 
-def test_bm25_search_works_offline_over_articles(tmp_path: Path) -> None:
-    con = connect(tmp_path / "w.duckdb")
-    store.add_seeds(con, "r1", datetime.now(UTC), load_topic().seeds)
-    load_fts(con)
-    con.execute("PRAGMA create_fts_index('articles', 'url', 'title', 'text')")
-    hits = con.execute(
-        "SELECT seed_id FROM (SELECT seed_id, fts_main_articles.match_bm25(url, 'Valdai exercises') AS score "
-        "FROM articles) WHERE score IS NOT NULL ORDER BY score DESC"
-    ).fetchall()
-    assert hits[0][0] in {"000_3a2a29942e16391a", "001_dfa0e65e255fd166"}
-
-
-def test_a_warehouse_held_by_another_process_is_a_clear_error(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-    import time
-
-    import pytest
-
-    from warehouse.db import WarehouseError
-
-    path = tmp_path / "w.duckdb"
+def test_a_reader_in_another_process_never_blocks_a_writer(tmp_path: Path) -> None:
+    path = tmp_path / "w"
     connect(path).close()
+    attach = "; ".join(attach_statements(spec_for(path), read_only=True))
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)",
+            "import duckdb, time\n"
+            f"c = duckdb.connect(); [c.execute(s) for s in {attach!r}.split('; ')]\n"
+            "c.execute('BEGIN'); c.execute('SELECT count(*) FROM articles').fetchall()\n"
+            "print('holding', flush=True); time.sleep(30)",
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
-        time.sleep(0.2)
-        with pytest.raises(WarehouseError, match="in use by another process"):
-            connect(path)
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        con = connect(path)
+        assert store.add_seeds(con, "r1", datetime.now(UTC), load_topic().seeds) == 5
+        con.close()
+        assert time.monotonic() - started < 5
     finally:
         holder.kill()
         holder.wait()
+    reader = connect(path, read_only=True)
+    assert reader.execute("SELECT count(*) FROM articles").fetchone() == (5,)
+    with pytest.raises(duckdb.Error):
+        reader.execute("DELETE FROM articles")
+
+
+def test_a_read_only_open_of_a_missing_warehouse_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(WarehouseError, match="no warehouse at"):
+        connect(tmp_path / "nothing", read_only=True)
+
+
+def _legacy_warehouse(path: Path) -> None:
+    """A warehouse as the DuckDB-file release made it: its migrations, a seed, an entry, an alert."""
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)")
+    for item in sorted(LEGACY.glob("*.sql")):
+        con.execute(item.read_text(encoding="utf-8"))
+        con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [int(item.name[:4]), item.name])
+    con.execute("INSERT INTO runs (run_id, started_at) VALUES ('old-run', now())")
+    con.execute("INSERT INTO feeds (url, etag, added_at) VALUES ('https://example.org/rss', '\"v1\"', now())")
+    con.execute(
+        "INSERT INTO entries (feed_url, entry_key, canonical_link, first_seen_at, run_id, state, article_url) "
+        "VALUES ('https://example.org/rss', 'k1', 'https://example.org/a', now(), 'old-run', 'stored', "
+        "'https://example.org/a')"
+    )
+    con.execute(
+        "INSERT INTO articles (url, title, text, first_seen_at, run_id, is_relevant, relevance) "
+        "VALUES ('https://example.org/a', 'Old story', 'old text', now(), 'old-run', true, 0.9)"
+    )
+    con.execute("INSERT INTO alerts VALUES ('https://example.org/a', now(), 'old-run')")
+    con.close()
+
+
+def test_a_warehouse_of_the_duckdb_file_release_is_upgraded_on_first_open(tmp_path: Path) -> None:
+    old = tmp_path / "newsmon.duckdb"
+    _legacy_warehouse(old)
+    con = connect(old)  # an old configuration names the file; the lake is the directory beside it
+    assert con.execute("SELECT title, is_relevant FROM articles").fetchall() == [("Old story", True)]
+    assert con.execute("SELECT etag FROM feeds").fetchall() == [('"v1"',)]
+    assert con.execute("SELECT state FROM entries").fetchall() == [("stored",)]
+    assert con.execute("SELECT count(*) FROM alerts WHERE claimed_at IS NULL").fetchone() == (1,)
+    con.close()
+    assert (tmp_path / "newsmon" / "catalog.sqlite").is_file()
+    assert not old.exists() and (tmp_path / "newsmon.duckdb.upgraded").is_file()
+    again = connect(old)  # nothing copied twice
+    assert again.execute("SELECT count(*) FROM articles").fetchone() == (1,)

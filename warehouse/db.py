@@ -1,31 +1,188 @@
-"""The DuckDB connection and its migrations."""
+"""The warehouse connection: a DuckLake (catalog + Parquet data path), its extensions and its migrations.
+
+Why DuckLake (docs/storage.md): a DuckDB file has one read-write process or any number of read-only ones, so
+an analyst's read-only session locked every run out. A DuckLake keeps its catalog in SQLite (embedded, in WAL
+mode) or PostgreSQL (many machines) and its rows in Parquet files: readers and writers in any number of
+processes each see a snapshot, a transaction is one snapshot, and concurrent writers are reconciled by
+DuckLake's own optimistic concurrency.
+"""
 
 from __future__ import annotations
 
+import importlib
 import importlib.resources
-from collections.abc import Iterator
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
 MIGRATIONS = importlib.resources.files("warehouse") / "migrations"
+CATALOG_NAME = "newsmon"  # the name the warehouse is attached under, in newsmon and in analysts' sessions
+# DuckDB's memory limit for newsmon's own connections, set deliberately: a run's statements touch one batch,
+# and the extraction workers need the rest of a small machine. Analysts' sessions keep DuckDB's default.
+PIPELINE_MEMORY_LIMIT = "1GB"
+# Optimistic concurrency: a transaction whose commit DuckLake could not reconcile with a concurrent writer's
+# (two writers deleting from one data file: both updating the feeds table) is run again from the start.
+COMMIT_ATTEMPTS = 8
+COMMIT_BACKOFF_SECONDS = 0.2
+
+T = TypeVar("T")
 
 
 class WarehouseError(RuntimeError):
     """The warehouse cannot be opened or migrated."""
 
 
-def fts_extension_path() -> Path:
-    """The full-text-search extension shipped by the duckdb-extension-fts package (never downloaded)."""
-    import duckdb_extension_fts
+@dataclass(frozen=True)
+class WarehouseSpec:
+    """Where the warehouse lives: a catalog and a data path.
 
-    root = Path(duckdb_extension_fts.__file__).parent / "extensions" / f"v{duckdb.__version__}"
-    path = root / "fts.duckdb_extension"
+    `catalog` None is the embedded default: a SQLite catalog in `directory`/catalog.sqlite. Otherwise a
+    DuckLake catalog string such as "postgres:dbname=newsmon host=db.example.org" (many machines share it).
+    `legacy_file` is the DuckDB file of releases before DuckLake, upgraded into the lake on first connect."""
+
+    directory: Path
+    catalog: str | None = None
+    data_path: str | None = None
+    legacy_file: Path | None = None
+
+    @property
+    def catalog_file(self) -> Path:
+        return self.directory / "catalog.sqlite"
+
+    @property
+    def data(self) -> str:
+        path = self.data_path or str(self.directory / "data")
+        return path if path.endswith("/") else path + "/"
+
+    @property
+    def attach_target(self) -> str:
+        return f"ducklake:{self.catalog}" if self.catalog else f"ducklake:sqlite:{self.catalog_file}"
+
+    @property
+    def embedded(self) -> bool:
+        return self.catalog is None
+
+
+def spec_for(path: str | Path | WarehouseSpec) -> WarehouseSpec:
+    """The warehouse at `path`: a directory, or (configurations of earlier releases) the old DuckDB file,
+    whose lake is then the directory of the same name without `.duckdb`."""
+    if isinstance(path, WarehouseSpec):
+        return path
+    path = Path(path)
+    if path.suffix == ".duckdb":
+        return WarehouseSpec(directory=path.with_suffix(""), legacy_file=path)
+    return WarehouseSpec(directory=path)
+
+
+# --- extensions ---------------------------------------------------------------------------------------------
+
+# DuckDB extensions ship as registry packages (never downloaded at run time); a file loads only in the exact
+# DuckDB version it was built for, so each package is pinned to duckdb's version in pyproject.toml.
+_EXTENSION_PACKAGES = {
+    "ducklake": "duckdb_extension_ducklake",
+    "sqlite_scanner": "duckdb_extension_sqlite_scanner",
+    "postgres_scanner": "duckdb_extension_postgres_scanner",
+    "fts": "duckdb_extension_fts",
+}
+
+
+def extension_path(name: str) -> Path:
+    """The file of a DuckDB extension installed as a Python package."""
+    try:
+        package = importlib.import_module(_EXTENSION_PACKAGES[name])
+    except ImportError as exc:
+        raise WarehouseError(f"the DuckDB extension {name} is not installed ({exc})") from exc
+    path = Path(str(package.__file__)).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
     if not path.exists():
-        raise WarehouseError(f"the FTS extension for DuckDB {duckdb.__version__} is not installed ({path})")
+        raise WarehouseError(f"the {name} extension for DuckDB {duckdb.__version__} is not installed ({path})")
     return path
+
+
+def fts_extension_path() -> Path:
+    return extension_path("fts")
+
+
+def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    con.execute(f"LOAD '{extension_path(name)}'")
+
+
+def load_fts(con: duckdb.DuckDBPyConnection) -> None:
+    """Load full-text search (BM25) from the installed package."""
+    load_extension(con, "fts")
+
+
+def attach_statements(spec: WarehouseSpec, *, read_only: bool) -> list[str]:
+    """The SQL that makes a bare DuckDB session (any client of this DuckDB version) see the warehouse."""
+    catalog_extension = "sqlite_scanner" if spec.embedded else "postgres_scanner"
+    options = [f"DATA_PATH '{spec.data}'"] + (["READ_ONLY"] if read_only else [])
+    return [
+        f"LOAD '{extension_path('ducklake')}'",
+        f"LOAD '{extension_path(catalog_extension)}'",
+        f"ATTACH '{spec.attach_target}' AS {CATALOG_NAME} ({', '.join(options)})",
+        f"USE {CATALOG_NAME}",
+    ]
+
+
+# --- connecting -----------------------------------------------------------------------------------------------
+
+
+def _prepare_embedded(spec: WarehouseSpec) -> None:
+    """Create the directory and the SQLite catalog in WAL mode: a reader's open transaction then never makes
+    a writer's commit fail (in SQLite's default journal mode it does: "database is locked")."""
+    spec.directory.mkdir(parents=True, exist_ok=True)
+    Path(spec.data).mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(spec.catalog_file) as catalog:
+        if catalog.execute("PRAGMA journal_mode").fetchone() != ("wal",):
+            catalog.execute("PRAGMA journal_mode=WAL")
+
+
+def _open(spec: WarehouseSpec, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if spec.embedded:
+        if read_only and not spec.catalog_file.exists():
+            raise WarehouseError(f"no warehouse at {spec.directory} yet (run `newsmon run` first)")
+        if not read_only:
+            _prepare_embedded(spec)
+    con = duckdb.connect(":memory:")
+    try:
+        for statement in attach_statements(spec, read_only=read_only):
+            con.execute(statement)
+    except duckdb.Error as exc:
+        con.close()
+        raise WarehouseError(f"cannot open the warehouse {spec.attach_target}: {exc}") from exc
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def connect(path: str | Path | WarehouseSpec, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating, upgrading and migrating if needed) the warehouse; read_only for analysts' sessions."""
+    spec = spec_for(path)
+    con = _open(spec, read_only=read_only)
+    if read_only:
+        return con
+    # The pipeline's writes are small batches: one thread is enough, and leaves the cores to the extraction
+    # workers. Analysts' own connections keep DuckDB's defaults.
+    con.execute("SET threads = 1")
+    con.execute(f"SET memory_limit = '{PIPELINE_MEMORY_LIMIT}'")
+    try:
+        migrate(con)
+        if spec.legacy_file is not None and spec.legacy_file.is_file():
+            from warehouse.upgrade import upgrade_legacy
+
+            upgrade_legacy(con, spec.legacy_file)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+# --- migrations -----------------------------------------------------------------------------------------------
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -41,7 +198,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the migrations not yet recorded in schema_migrations, each in its own transaction."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+        " version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
     )
     applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     done = []
@@ -60,40 +217,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     return done
 
 
-def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) and migrate the warehouse at `path`."""
-    path = Path(path)
-    try:
-        if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseError(
-                f"the warehouse {path} is in use by another process (DuckDB allows one writer at a time); "
-                "run again when it has finished"
-            ) from exc
-        raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from exc
-    except (OSError, duckdb.Error) as exc:
-        raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from exc
-    con.execute("SET TimeZone = 'UTC'")
-    if not read_only:
-        # The pipeline's writes are small batches: one thread is enough, and leaves the cores to the
-        # extraction workers. Analysts' own connections keep DuckDB's default.
-        con.execute("SET threads = 1")
-    if not read_only:
-        migrate(con)
-    return con
-
-
-def load_fts(con: duckdb.DuckDBPyConnection) -> None:
-    """Load full-text search (BM25) from the installed package."""
-    con.execute(f"LOAD '{fts_extension_path()}'")
+# --- transactions ---------------------------------------------------------------------------------------------
 
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All or nothing: a run killed inside leaves no trace of the block."""
+    """All or nothing: a run killed inside leaves no trace of the block. One block is one lake snapshot."""
     con.execute("BEGIN TRANSACTION")
     try:
         yield con
@@ -101,3 +230,43 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def _is_conflict(exc: duckdb.Error) -> bool:
+    text = str(exc).lower()
+    return "conflict" in text or "retry" in text or "database is locked" in text
+
+
+def in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """Run `work` in one transaction; run it again when the commit lost against a concurrent writer.
+
+    DuckLake reconciles most concurrent commits itself (appends never conflict); what it hands back is a
+    logical conflict (both deleted from one data file), which only re-reading and re-writing resolves."""
+    for attempt in range(1, COMMIT_ATTEMPTS + 1):
+        try:
+            with transaction(con):
+                return work(con)
+        except duckdb.TransactionException as exc:
+            if attempt == COMMIT_ATTEMPTS or not _is_conflict(exc):
+                raise
+            time.sleep(COMMIT_BACKOFF_SECONDS * attempt)
+    raise AssertionError("unreachable")
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """DuckLake's maintenance: merge the small Parquet files each commit writes, expire old snapshots.
+
+    Snapshots (and the files only they use) are kept for a day, so an analyst's session that holds an old
+    snapshot keeps reading it."""
+    con.execute(f"CALL {CATALOG_NAME}.set_option('expire_older_than', '1 day')")
+    con.execute(f"CALL {CATALOG_NAME}.set_option('delete_older_than', '1 day')")
+    con.execute("CHECKPOINT")
+
+
+def file_count(con: duckdb.DuckDBPyConnection) -> int:
+    """Parquet data files in the current snapshot (what `checkpoint` merges)."""
+    row = con.execute(
+        f"SELECT count(*) FROM ducklake_list_files('{CATALOG_NAME}', 'articles')"
+        f" UNION ALL SELECT count(*) FROM ducklake_list_files('{CATALOG_NAME}', 'entries')"
+    ).fetchall()
+    return sum(r[0] for r in row)

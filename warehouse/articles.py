@@ -1,0 +1,279 @@
+"""Articles and what is known of them: storing a batch of pages, seeds, relevance scores, fingerprints, copies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from extractors.articles import ExtractedArticle
+from extractors.duplicates import Fingerprint
+from extractors.relevance import Relevance
+from extractors.topic import Seed
+from warehouse.alerts import queue_alerts
+from warehouse.batches import SCHEMAS, with_batch
+from warehouse.db import in_transaction
+from warehouse.feeds import PageFailure, PageTask, mark_entries_stored, record_failure
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    task: PageTask
+    fetched_url: str
+    article: ExtractedArticle
+    relevance: Relevance | None = None
+    fingerprint: Fingerprint | None = None
+
+
+def _score_columns(relevance: Relevance | None) -> dict[str, Any]:
+    if relevance is None:
+        return {}
+    return {
+        "relevance": relevance.score,
+        "is_relevant": relevance.is_relevant,
+        "relevance_terms": list(relevance.matched),
+        "nearest_seed": relevance.nearest_seed,
+        "relevance_why": relevance.why,
+        "scored_with": relevance.scored_with,
+    }
+
+
+CopyTest = Callable[[Sequence[int], int, Sequence[int], int], bool]
+
+
+def store_pages(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    now: datetime,
+    articles: Sequence[NewArticle],
+    failures: Sequence[PageFailure],
+    *,
+    max_attempts: int,
+    is_copy: CopyTest | None = None,
+) -> int:
+    """Store one batch of fetched pages in one transaction (one lake snapshot); returns the new articles.
+
+    With `is_copy`, each new article that is a copy of an earlier one (by fingerprint) gets `duplicate_of`.
+    A reader sees the whole batch (articles, entry states, alert rows) or none of it."""
+
+    def work(c: duckdb.DuckDBPyConnection) -> int:
+        new_urls = _add_articles(c, run_id, now, articles) if articles else set()
+        _add_bands(c, [(i.article.url, i.fingerprint) for i in articles if i.article.url in new_urls])
+        if new_urls:
+            c.register("new_urls", pa.table({"url": pa.array(sorted(new_urls), pa.string())}))
+            try:
+                if is_copy is not None:
+                    mark_copies(c, is_copy)
+                queue_alerts(c, run_id, now)
+            finally:
+                c.unregister("new_urls")
+        if articles:
+            mark_entries_stored(c, [(item.task.url, item.article.url) for item in articles], now)
+        for failure in failures:
+            record_failure(c, run_id, now, failure, max_attempts)
+        return len(new_urls)
+
+    return in_transaction(con, work)
+
+
+def _article_row(**values: Any) -> dict[str, Any]:
+    row = dict.fromkeys(SCHEMAS["articles"].names)
+    row["is_seed"] = False
+    row.update(values)
+    return row
+
+
+def _insert_articles(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert the rows whose URL (the articles' key) is not stored yet; returns those URLs."""
+    con.register("batch", pa.Table.from_pylist(list(rows), schema=SCHEMAS["articles"]))
+    try:
+        absent = "url NOT IN (SELECT url FROM articles WHERE url IN (SELECT url FROM batch))"
+        new = con.execute(f"SELECT url FROM batch WHERE {absent}").fetchall()
+        if new:
+            con.execute(f"INSERT INTO articles BY NAME SELECT * FROM batch WHERE {absent}")
+    finally:
+        con.unregister("batch")
+    return {row[0] for row in new}
+
+
+def _add_articles(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, items: Sequence[NewArticle]) -> set[str]:
+    """Insert the articles whose URL is new; returns those URLs."""
+    rows: dict[str, dict[str, Any]] = {}
+    for item in items:
+        a = item.article
+        published = item.task.published_at
+        if published is None and a.published is not None:
+            published = datetime(a.published.year, a.published.month, a.published.day, tzinfo=now.tzinfo)
+        rows.setdefault(  # two links of one batch may resolve to the same article: the first one wins
+            a.url,
+            _article_row(
+                url=a.url,
+                title=a.title or item.task.title,
+                source=a.site_name or item.task.feed_name,
+                author=a.author,
+                published_at=published,
+                language=a.language,
+                description=a.description,
+                text=a.text,
+                first_seen_at=now,
+                feed_url=item.task.feed_url,
+                entry_link=item.task.url,
+                fetched_url=item.fetched_url,
+                run_id=run_id,
+                scored_at=now if item.relevance is not None else None,
+                minhash=list(item.fingerprint.signature) if item.fingerprint else None,
+                shingles=item.fingerprint.shingles if item.fingerprint else 0,
+                **_score_columns(item.relevance),
+            ),
+        )
+    return _insert_articles(con, list(rows.values()))
+
+
+def add_seeds(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, seeds: Sequence[Seed]) -> int:
+    """Load the seed documents once: seeds already present (by seed id) are left alone."""
+    present = {row[0] for row in con.execute("SELECT seed_id FROM articles WHERE is_seed").fetchall()}
+    rows = [
+        _article_row(
+            url=s.url,
+            title=s.title,
+            source=s.outlet,
+            author=s.author,
+            published_at=s.published_at,
+            language=s.language,
+            text=s.text,
+            is_seed=True,
+            seed_id=s.seed_id,
+            first_seen_at=now,
+            run_id=run_id,
+        )
+        for s in seeds
+        if s.seed_id not in present
+    ]
+    if not rows:
+        return 0
+    return len(in_transaction(con, lambda c: _insert_articles(c, rows)))
+
+
+# --- relevance -------------------------------------------------------------------------------------------
+
+
+def articles_to_score(con: duckdb.DuckDBPyConnection, *, all_rows: bool = False) -> list[tuple[str, str | None, str]]:
+    """(url, title, text) of the articles without a score (of every article with all_rows)."""
+    where = "" if all_rows else " WHERE relevance IS NULL"
+    return con.execute(f"SELECT url, title, text FROM articles{where} ORDER BY url").fetchall()
+
+
+def scored_otherwise(con: duckdb.DuckDBPyConnection, version: str) -> int:
+    """How many articles hold a score made under another topic definition or scorer than `version`."""
+    row = con.execute(
+        "SELECT count(*) FROM articles WHERE relevance IS NOT NULL AND scored_with IS DISTINCT FROM ?", [version]
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def set_scores(con: duckdb.DuckDBPyConnection, now: datetime, scores: Sequence[tuple[str, Relevance]]) -> None:
+    """Store relevance scores in one transaction."""
+    if not scores:
+        return
+    rows = [{"url": url, **_score_columns(relevance)} for url, relevance in scores]
+    in_transaction(
+        con,
+        lambda c: with_batch(
+            c,
+            "scores",
+            rows,
+            "UPDATE articles SET relevance = batch.relevance, is_relevant = batch.is_relevant, "
+            "relevance_terms = batch.relevance_terms, nearest_seed = batch.nearest_seed, "
+            "relevance_why = batch.relevance_why, scored_with = batch.scored_with, "
+            f"scored_at = '{now.isoformat()}'::TIMESTAMPTZ "
+            "FROM batch WHERE articles.url = batch.url",
+        ),
+    )
+
+
+# --- duplicates ------------------------------------------------------------------------------------------
+
+
+def _add_bands(con: duckdb.DuckDBPyConnection, fingerprints: Sequence[tuple[str, Fingerprint | None]]) -> None:
+    rows = [
+        {"url": url, "band": band, "hash": value}
+        for url, fp in fingerprints
+        if fp is not None
+        for band, value in enumerate(fp.bands)
+    ]
+    if rows:
+        with_batch(con, "bands", rows, "INSERT INTO article_bands SELECT * FROM batch")
+
+
+def mark_copies(con: duckdb.DuckDBPyConnection, is_copy: CopyTest) -> int:
+    """Set duplicate_of for each article in the relation `new_urls` that is a copy of one seen before it.
+
+    The original is the earliest article (first_seen_at, then url) that is itself no copy; articles of one
+    batch are taken in that same order, so the first copy stored stays the original.
+    """
+    rows = con.execute(
+        """
+        WITH new AS (SELECT url, minhash, shingles, first_seen_at FROM articles
+                     WHERE url IN (SELECT url FROM new_urls) AND minhash IS NOT NULL),
+        new_bands AS (SELECT b.* FROM article_bands b WHERE b.url IN (SELECT url FROM new)),
+        pairs AS (
+            SELECT DISTINCT n.url AS new_url, o.url AS old_url
+            FROM new_bands nb
+            JOIN new n ON n.url = nb.url
+            JOIN article_bands ob ON ob.band = nb.band AND ob.hash = nb.hash AND ob.url <> nb.url
+            JOIN articles o ON o.url = ob.url
+            WHERE (o.first_seen_at, o.url) < (n.first_seen_at, n.url)
+        )
+        SELECT p.new_url, n.minhash, n.shingles, o.url, o.minhash, o.shingles, o.duplicate_of
+        FROM pairs p JOIN new n ON n.url = p.new_url JOIN articles o ON o.url = p.old_url
+        ORDER BY n.first_seen_at, n.url, o.first_seen_at, o.url
+        """
+    ).fetchall()
+    copies: dict[str, str] = {}
+    for new_url, new_sig, new_size, old_url, old_sig, old_size, old_original in rows:
+        if new_url in copies:
+            continue
+        original = copies.get(old_url) or old_original or old_url
+        if is_copy(new_sig, new_size, old_sig, old_size):
+            copies[new_url] = original
+    if copies:
+        with_batch(
+            con,
+            "copies",
+            [{"url": url, "duplicate_of": original} for url, original in copies.items()],
+            "UPDATE articles SET duplicate_of = batch.duplicate_of FROM batch WHERE articles.url = batch.url",
+        )
+    return len(copies)
+
+
+def articles_without_fingerprint(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(url, text) of articles never fingerprinted (seeds, rows from before fingerprints existed).
+
+    Every fingerprinted row has `shingles` set (0 for a text too short to compare)."""
+    return con.execute("SELECT url, text FROM articles WHERE shingles IS NULL ORDER BY url").fetchall()
+
+
+def set_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Sequence[tuple[str, Fingerprint | None]]) -> None:
+    """Store fingerprints (shingles = 0 marks a text too short to compare, so it is not tried again)."""
+    if not fingerprints:
+        return
+    rows = [
+        {"url": url, "minhash": list(fp.signature) if fp else None, "shingles": fp.shingles if fp else 0}
+        for url, fp in fingerprints
+    ]
+
+    def work(c: duckdb.DuckDBPyConnection) -> None:
+        with_batch(
+            c,
+            "fingerprints",
+            rows,
+            "UPDATE articles SET minhash = batch.minhash, shingles = batch.shingles FROM batch "
+            "WHERE articles.url = batch.url",
+        )
+        _add_bands(c, fingerprints)
+
+    in_transaction(con, work)

@@ -1,0 +1,42 @@
+"""The runs table: one row per newsmon run, with its counts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+from warehouse.db import in_transaction
+
+RUN_COUNTS = (
+    "feeds_polled",
+    "feeds_not_modified",
+    "feeds_failed",
+    "entries_new",
+    "pages_fetched",
+    "articles_stored",
+    "articles_known",
+    "pages_failed",
+    "seeds_loaded",
+)
+
+
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, *, forced: bool) -> None:
+    in_transaction(
+        con,
+        lambda c: c.execute("INSERT INTO runs (run_id, started_at, forced) VALUES (?, ?, ?)", [run_id, now, forced]),
+    )
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, counts: dict[str, int]) -> None:
+    unknown = set(counts) - set(RUN_COUNTS)
+    if unknown:
+        raise ValueError(f"unknown run counts: {sorted(unknown)}")
+    sets = ", ".join(f"{name} = ?" for name in counts)
+    in_transaction(
+        con,
+        lambda c: c.execute(
+            f"UPDATE runs SET finished_at = ?{', ' if sets else ''}{sets} WHERE run_id = ?",
+            [now, *counts.values(), run_id],
+        ),
+    )
