@@ -229,6 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     rescore = sub.add_parser("rescore", parents=[common], help="recompute all relevance scores (no fetching)")
     rescore.set_defaults(func=cmd_rescore)
+
+    from flows.analyst import add_parsers as add_analyst_parsers
+
+    add_analyst_parsers(sub, common)
     return parser
 
 
