@@ -101,6 +101,7 @@ def finish_delivery(con: duckdb.DuckDBPyConnection, message_id: str, now: dateti
             "UPDATE alert_deliveries SET state = 'sent', sent_at = ? WHERE message_id = ? AND state = 'sending'",
             [now, message_id],
         ),
+        keyed=False,
     )
 
 
@@ -109,13 +110,16 @@ def abandon_delivery(con: duckdb.DuckDBPyConnection, message_id: str) -> None:
     in_transaction(
         con,
         lambda c: c.execute("DELETE FROM alert_deliveries WHERE message_id = ? AND state = 'sending'", [message_id]),
+        keyed=False,
     )
 
 
 def retry_uncertain(con: duckdb.DuckDBPyConnection) -> int:
     """Put deliveries left 'sending' by a killed process back in the queue (they may then arrive twice)."""
     return in_transaction(
-        con, lambda c: changed(c.execute("DELETE FROM alert_deliveries WHERE state = 'sending'").fetchall())
+        con,
+        lambda c: changed(c.execute("DELETE FROM alert_deliveries WHERE state = 'sending'").fetchall()),
+        keyed=False,
     )
 
 

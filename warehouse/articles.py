@@ -192,6 +192,7 @@ def set_scores(con: duckdb.DuckDBPyConnection, now: datetime, scores: Sequence[t
             f"scored_at = '{now.isoformat()}'::TIMESTAMPTZ "
             "FROM batch WHERE articles.url = batch.url",
         ),
+        keyed=False,
     )
 
 
@@ -261,12 +262,22 @@ def set_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Sequence[tupl
     """Store fingerprints (shingles = 0 marks a text too short to compare, so it is not tried again)."""
     if not fingerprints:
         return
-    rows = [
-        {"url": url, "minhash": list(fp.signature) if fp else None, "shingles": fp.shingles if fp else 0}
-        for url, fp in fingerprints
-    ]
-
     def work(c: duckdb.DuckDBPyConnection) -> None:
+        # Another writer may have fingerprinted some meanwhile: their bands are not added twice.
+        missing = {
+            row[0]
+            for row in c.execute(
+                "SELECT url FROM articles WHERE shingles IS NULL AND list_contains(?, url)",
+                [[url for url, _ in fingerprints]],
+            ).fetchall()
+        }
+        todo = [(url, fp) for url, fp in fingerprints if url in missing]
+        if not todo:
+            return
+        rows = [
+            {"url": url, "minhash": list(fp.signature) if fp else None, "shingles": fp.shingles if fp else 0}
+            for url, fp in todo
+        ]
         with_batch(
             c,
             "fingerprints",
@@ -274,6 +285,6 @@ def set_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Sequence[tupl
             "UPDATE articles SET minhash = batch.minhash, shingles = batch.shingles FROM batch "
             "WHERE articles.url = batch.url",
         )
-        _add_bands(c, fingerprints)
+        _add_bands(c, todo)
 
     in_transaction(con, work)

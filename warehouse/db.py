@@ -149,6 +149,8 @@ def _open(spec: WarehouseSpec, *, read_only: bool) -> duckdb.DuckDBPyConnection:
             raise WarehouseError(f"no warehouse at {spec.directory} yet (run `newsmon run` first)")
         if not read_only:
             _prepare_embedded(spec)
+    elif not read_only and "://" not in spec.data:
+        Path(spec.data).mkdir(parents=True, exist_ok=True)  # a shared local or network path
     con = duckdb.connect(":memory:")
     try:
         for statement in attach_statements(spec, read_only=read_only):
@@ -195,7 +197,21 @@ def _migrations() -> list[tuple[int, str, str]]:
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply the migrations not yet recorded in schema_migrations, each in its own transaction."""
+    """Apply the migrations not yet recorded in schema_migrations, each in its own transaction.
+
+    Two processes opening a new warehouse at once both try; the one whose commit conflicts reads what the
+    other applied and goes on from there."""
+    for attempt in range(1, COMMIT_ATTEMPTS + 1):
+        try:
+            return _migrate_once(con)
+        except duckdb.TransactionException as exc:
+            if attempt == COMMIT_ATTEMPTS or not _is_conflict(exc):
+                raise WarehouseError(f"the warehouse's migrations failed: {exc}") from exc
+            time.sleep(COMMIT_BACKOFF_SECONDS * attempt)
+    raise AssertionError("unreachable")
+
+
+def _migrate_once(con: duckdb.DuckDBPyConnection) -> list[str]:
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
@@ -210,14 +226,26 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             con.execute(sql)
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, datetime.now(UTC)])
             con.execute("COMMIT")
+        except duckdb.TransactionException:
+            _rollback(con)
+            raise
         except duckdb.Error as exc:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise WarehouseError(f"migration {name} failed: {exc}") from exc
         done.append(name)
     return done
 
 
 # --- transactions ---------------------------------------------------------------------------------------------
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, unless the failed COMMIT already did."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException as exc:
+        if "no transaction is active" not in str(exc):
+            raise
 
 
 @contextmanager
@@ -227,7 +255,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     try:
         yield con
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     con.execute("COMMIT")
 
@@ -237,15 +265,25 @@ def _is_conflict(exc: duckdb.Error) -> bool:
     return "conflict" in text or "retry" in text or "database is locked" in text
 
 
-def in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+def in_transaction(
+    con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], T], *, keyed: bool = True
+) -> T:
     """Run `work` in one transaction; run it again when the commit lost against a concurrent writer.
 
-    DuckLake reconciles most concurrent commits itself (appends never conflict); what it hands back is a
-    logical conflict (both deleted from one data file), which only re-reading and re-writing resolves."""
+    DuckLake reconciles most concurrent commits itself, but appends never conflict, so two writers could
+    add the same key. A `keyed` transaction (one that adds rows only if their key is absent) also rewrites
+    the one row of write_turns: of two such transactions committing at once, DuckLake fails the later one,
+    which then runs again, reads the other's rows and adds no key twice. With the SQLite catalog the later
+    commit fails as "database is locked" instead, and is run again the same way."""
     for attempt in range(1, COMMIT_ATTEMPTS + 1):
         try:
             with transaction(con):
-                return work(con)
+                result = work(con)
+                if keyed:
+                    con.execute(
+                        "UPDATE write_turns SET commits = commits + 1, last_commit_at = ?", [datetime.now(UTC)]
+                    )
+                return result
         except duckdb.TransactionException as exc:
             if attempt == COMMIT_ATTEMPTS or not _is_conflict(exc):
                 raise

@@ -215,7 +215,7 @@ def link_known_entries(con: duckdb.DuckDBPyConnection) -> int:
             ).fetchall()
         )
 
-    return in_transaction(con, work)
+    return in_transaction(con, work, keyed=False)
 
 
 def pages_due(
@@ -262,6 +262,7 @@ def skip_entries(con: duckdb.DuckDBPyConnection, skipped: Sequence[tuple[str, fl
             "UPDATE entries SET state = 'skipped', prefilter_score = batch.score, prefilter_why = batch.why "
             "FROM batch WHERE entries.canonical_link = batch.link AND entries.state = 'pending'",
         ),
+        keyed=False,
     )
 
 

@@ -25,6 +25,7 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, *, for
     in_transaction(
         con,
         lambda c: c.execute("INSERT INTO runs (run_id, started_at, forced) VALUES (?, ?, ?)", [run_id, now, forced]),
+        keyed=False,
     )
 
 
@@ -39,4 +40,5 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, count
             f"UPDATE runs SET finished_at = ?{', ' if sets else ''}{sets} WHERE run_id = ?",
             [now, *counts.values(), run_id],
         ),
+        keyed=False,
     )

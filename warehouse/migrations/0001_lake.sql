@@ -6,6 +6,15 @@
 -- warehouse/ (an insert adds only rows whose key is absent, inside the transaction that reads it); lookups
 -- use Parquet min/max statistics and DuckDB's hash joins instead of an index.
 
+-- One row, rewritten by every transaction that adds keyed rows (warehouse.db.in_transaction). Two writers
+-- committing such transactions at once then conflict in DuckLake, and the later one runs again against the
+-- newer snapshot: a key is never added twice, whatever the number of writers (docs/storage.md).
+CREATE TABLE write_turns (
+    commits         BIGINT NOT NULL,        -- keyed transactions committed so far
+    last_commit_at  TIMESTAMPTZ             -- NULL: none yet
+);
+INSERT INTO write_turns VALUES (0, NULL);
+
 -- One row per newsmon run: what it did and how long it took. Key: run_id.
 CREATE TABLE runs (
     run_id            VARCHAR NOT NULL,         -- a UUID; also the Prefect flow run's name suffix
