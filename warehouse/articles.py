@@ -262,6 +262,7 @@ def set_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Sequence[tupl
     """Store fingerprints (shingles = 0 marks a text too short to compare, so it is not tried again)."""
     if not fingerprints:
         return
+
     def work(c: duckdb.DuckDBPyConnection) -> None:
         # Another writer may have fingerprinted some meanwhile: their bands are not added twice.
         missing = {

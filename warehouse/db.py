@@ -280,9 +280,7 @@ def in_transaction(
             with transaction(con):
                 result = work(con)
                 if keyed:
-                    con.execute(
-                        "UPDATE write_turns SET commits = commits + 1, last_commit_at = ?", [datetime.now(UTC)]
-                    )
+                    con.execute("UPDATE write_turns SET commits = commits + 1, last_commit_at = ?", [datetime.now(UTC)])
                 return result
         except duckdb.TransactionException as exc:
             if attempt == COMMIT_ATTEMPTS or not _is_conflict(exc):
