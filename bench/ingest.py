@@ -282,12 +282,11 @@ def main() -> int:
     )
     print(f"ratio to bare extract:                {rate / bare_rate:7.2f}x  (target >= 1.5x)")
 
-    import duckdb
-
     from bench.ingest import layout as _layout
+    from warehouse.db import connect
 
     paths, _ = _layout(sorted(pages), args.pages, args.feeds)
-    con = duckdb.connect(str(database), read_only=True)
+    con = connect(database, read_only=True)
     rows = con.execute("SELECT url, text FROM articles WHERE NOT is_seed").fetchall()
     con.close()
     scores = [token_f1(text, truth[paths["/" + url.split("/", 3)[3]]]) for url, text in rows]

@@ -248,6 +248,18 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
             raise
 
 
+@dataclass
+class CommitClock:
+    """Time this process spent in COMMIT (writing the lake's snapshot), for the benchmarks and the report."""
+
+    commits: int = 0
+    seconds: float = 0.0
+    retries: int = 0
+
+
+COMMITS = CommitClock()
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """All or nothing: a run killed inside leaves no trace of the block. One block is one lake snapshot."""
@@ -257,7 +269,12 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     except BaseException:
         _rollback(con)
         raise
-    con.execute("COMMIT")
+    started = time.perf_counter()
+    try:
+        con.execute("COMMIT")
+    finally:
+        COMMITS.commits += 1
+        COMMITS.seconds += time.perf_counter() - started
 
 
 def _is_conflict(exc: duckdb.Error) -> bool:
@@ -285,6 +302,7 @@ def in_transaction(
         except duckdb.TransactionException as exc:
             if attempt == COMMIT_ATTEMPTS or not _is_conflict(exc):
                 raise
+            COMMITS.retries += 1
             time.sleep(COMMIT_BACKOFF_SECONDS * attempt)
     raise AssertionError("unreachable")
 
