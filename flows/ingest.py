@@ -29,7 +29,7 @@ from flows.report import Progress, RunReport
 from flows.settings import FetchSettings, Settings, load_settings
 from flows.workers import Extracted, extract_many, extraction_pool, start_server, worker_count
 from warehouse import store
-from warehouse.db import connect
+from warehouse.db import connect, maintain
 from warehouse.store import FeedOutcome, FeedState, NewArticle, PageFailure, PageTask
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, */*;q=0.8"
@@ -315,6 +315,7 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
             report.alerts = send_alerts(con, settings, run_id)
         elif settings.alerts is None:
             report.alerts_waiting = store.alerts_waiting(con, [])
+        maintain(con)
         report.finished_at = _now()
         store.finish_run(con, run_id, report.finished_at, report.counts())
         report.retry_in = store.retry_window(con, report.finished_at)

@@ -115,3 +115,23 @@ def test_a_warehouse_of_the_duckdb_file_release_is_upgraded_on_first_open(tmp_pa
     assert not old.exists() and (tmp_path / "newsmon.duckdb.upgraded").is_file()
     again = connect(old)  # nothing copied twice
     assert again.execute("SELECT count(*) FROM articles").fetchone() == (1,)
+
+
+def test_a_run_compacts_the_small_files_once_they_pile_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import warehouse.db
+
+    con = connect(tmp_path / "w")
+    for start in range(0, 200, 40):  # five commits, five small files
+        con.execute(
+            "INSERT INTO entries (feed_url, entry_key, first_seen_at, run_id, state) "
+            "SELECT 'f', 'k' || range, now(), 'r', 'pending' FROM range(?, ?)",
+            [start, start + 40],
+        )
+    files = warehouse.db.file_count(con)
+    assert files >= 5
+    monkeypatch.setattr(warehouse.db, "MAINTENANCE_FILES", files + 1)
+    assert not warehouse.db.maintain(con)
+    monkeypatch.setattr(warehouse.db, "MAINTENANCE_FILES", files)
+    assert warehouse.db.maintain(con)
+    assert warehouse.db.file_count(con) < files
+    assert con.execute("SELECT count(DISTINCT entry_key) FROM entries").fetchone() == (200,)
