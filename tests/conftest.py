@@ -42,6 +42,26 @@ def prefect_server() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """One real PostgreSQL server for the session (skips where PostgreSQL is not installed)."""
+    from tests.postgres import postgres_server
+
+    with postgres_server() as dsn:
+        yield dsn
+
+
+@pytest.fixture(params=["embedded", "postgres"])
+def catalog(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on each storage: the embedded SQLite catalog, and a PostgreSQL catalog of its own."""
+    if request.param == "postgres":
+        from tests.helpers import CATALOG_ENV
+        from tests.postgres import new_database
+
+        monkeypatch.setenv(CATALOG_ENV, "postgres:" + new_database(request.getfixturevalue("postgres")))
+    return str(request.param)
+
+
 @pytest.fixture
 def site() -> Iterator[Site]:
     server = Site()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -9,16 +10,28 @@ from bench.ingest import token_f1
 from flows.report import RunReport
 from tests.conftest import ground_truth, page_html
 from tests.site import Route, Site, rss
-from warehouse.db import connect
+from warehouse.db import WarehouseSpec, connect
 
 PAGE_IDS = sorted(ground_truth())[:6]
+
+
+# Set by the `catalog` fixture (tests/conftest.py): the test's warehouse has this PostgreSQL catalog.
+CATALOG_ENV = "NEWSMON_TEST_CATALOG"
+
+
+def warehouse_spec(tmp_path: Path) -> WarehouseSpec:
+    """The warehouse that write_config(tmp_path, ...) configures."""
+    catalog = os.environ.get(CATALOG_ENV)
+    return WarehouseSpec(tmp_path / "wh", catalog, str(tmp_path / "wh" / "data") if catalog else None)
 
 
 def write_config(tmp_path: Path, feeds: list[str], extra: str = "") -> Path:
     config = tmp_path / "newsmon.toml"
     feed_tables = "".join(f'[[feeds]]\nurl = "{url}"\n' for url in feeds)
+    spec = warehouse_spec(tmp_path)
+    lake = f'catalog = "{spec.catalog}"\ndata_path = "{spec.data_path}"\n' if spec.catalog else ""
     config.write_text(
-        f'[warehouse]\npath = "{tmp_path / "wh"}"\n{feed_tables}'
+        f'[warehouse]\npath = "{tmp_path / "wh"}"\n{lake}{feed_tables}'
         '[fetch]\nallow_hosts = ["127.0.0.1"]\ntimeout_seconds = 2.0\nretries = 1\nbackoff_seconds = 0.05\n' + extra,
         encoding="utf-8",
     )
@@ -33,7 +46,7 @@ def run(config: Path, *, force: bool = False) -> RunReport:
 
 
 def query(tmp_path: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    con = connect(tmp_path / "wh", read_only=True)
+    con = connect(warehouse_spec(tmp_path), read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()
     finally:
@@ -57,4 +70,4 @@ def serve_news(site: Site, page_ids: list[str] = PAGE_IDS, *, feed_path: str = "
     return site.url(feed_path)
 
 
-__all__ = ["PAGE_IDS", "query", "run", "serve_news", "token_f1", "write_config"]
+__all__ = ["CATALOG_ENV", "PAGE_IDS", "query", "run", "serve_news", "token_f1", "warehouse_spec", "write_config"]

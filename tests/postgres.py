@@ -96,3 +96,30 @@ def postgres_server() -> Iterator[str]:
             subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def new_database(dsn: str) -> str:
+    """A fresh database on the server of `dsn` (one per test: each warehouse its own catalog)."""
+    import uuid
+
+    fields = dict(part.split("=", 1) for part in dsn.split())
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    psql = _binary("psql") or "psql"
+    subprocess.run(
+        [
+            psql,
+            "-h",
+            fields["host"],
+            "-p",
+            fields["port"],
+            "-U",
+            fields["user"],
+            "-d",
+            fields["dbname"],
+            "-c",
+            f"CREATE DATABASE {name}",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return " ".join(f"{k}={name if k == 'dbname' else v}" for k, v in fields.items())

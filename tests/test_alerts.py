@@ -12,7 +12,7 @@ from bench.relevance import _article
 from extractors.alert_email import Digest, Story, build_message
 from flows.report import RunReport
 from tests.conftest import SHARED
-from tests.helpers import query, run, write_config
+from tests.helpers import query, run, warehouse_spec, write_config
 from tests.site import Route, Site, rss
 from tests.smtp import SmtpServer, self_signed
 
@@ -60,7 +60,9 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-def test_two_runs_that_find_the_same_stories_send_them_once(site: Site, smtp: SmtpServer, tmp_path: Path) -> None:
+def test_two_runs_that_find_the_same_stories_send_them_once(
+    site: Site, smtp: SmtpServer, tmp_path: Path, catalog: str
+) -> None:
     feed = serve_stories(site, ON_TOPIC[:3])
     config = write_config(
         tmp_path,
@@ -110,7 +112,7 @@ def test_smtp_server_down_sends_nothing_loses_nothing_and_the_next_run_sends_exa
 
 
 def test_a_delivery_cut_between_sending_and_marking_is_never_sent_again(
-    site: Site, smtp: SmtpServer, tmp_path: Path
+    site: Site, smtp: SmtpServer, tmp_path: Path, catalog: str
 ) -> None:
     from flows.cli import main
     from warehouse import store
@@ -121,7 +123,7 @@ def test_a_delivery_cut_between_sending_and_marking_is_never_sent_again(
     config.write_text(config.read_text(encoding="utf-8") + alerts_config(smtp, mode="digest"), encoding="utf-8")
     run(config)  # digest mode: the run queues, sends nothing
     assert smtp.inbox.received == []
-    con = connect(tmp_path / "wh")
+    con = connect(warehouse_spec(tmp_path))
     url = con.execute("SELECT url FROM alerts").fetchall()[0][0]
     store.start_delivery(con, [url], "analyst@example.org", "<killed@example.org>", datetime.now(UTC))  # then killed
     con.close()

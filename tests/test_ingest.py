@@ -47,7 +47,7 @@ def test_first_run_stores_every_article_with_its_text_beside_the_seeds(site: Sit
     assert query(tmp_path, "SELECT count(*) FROM entries WHERE state = 'stored'")[0][0] == len(PAGE_IDS)
 
 
-def test_second_run_fetches_no_article_again_and_changes_no_row(site: Site, tmp_path: Path) -> None:
+def test_second_run_fetches_no_article_again_and_changes_no_row(site: Site, tmp_path: Path, catalog: str) -> None:
     config = write_config(tmp_path, [serve_news(site)])  # no validators: the feed answers 200 every time
     run(config)
     before = snapshot(tmp_path)

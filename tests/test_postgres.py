@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import PAGE_IDS, run, serve_news
-from tests.postgres import postgres_server
+from tests.postgres import new_database
 from tests.site import Site
 from tests.smtp import SmtpServer
 from tests.test_alerts import ON_TOPIC, alerts_config, serve_stories
@@ -23,10 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CONTENT = "SELECT url, title, text, is_relevant, duplicate_of FROM articles ORDER BY url"
 
 
-@pytest.fixture(scope="module")
-def catalog() -> Iterator[str]:
-    with postgres_server() as dsn:
-        yield f"postgres:{dsn}"
+@pytest.fixture
+def lake_catalog(postgres: str) -> str:
+    return f"postgres:{new_database(postgres)}"
 
 
 @pytest.fixture
@@ -58,7 +57,7 @@ def _rows(tmp_path: Path, catalog: str, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_two_writers_with_disjoint_feeds_store_every_article_and_alert_once(
-    site: Site, tmp_path: Path, catalog: str, smtp: SmtpServer
+    site: Site, tmp_path: Path, lake_catalog: str, smtp: SmtpServer
 ) -> None:
     from prefect.settings import PREFECT_API_URL
 
@@ -69,6 +68,7 @@ def test_two_writers_with_disjoint_feeds_store_every_article_and_alert_once(
     site.routes["/story/b-0"] = site.routes["/story/a-0"]
     news_a = serve_news(site, PAGE_IDS[:3], feed_path="/news-a.xml")
     news_b = serve_news(site, PAGE_IDS[3:], feed_path="/news-b.xml")
+    catalog = lake_catalog
     config_a = _config(tmp_path, "a", catalog, [feed_a, news_a], smtp)
     config_b = _config(tmp_path, "b", catalog, [feed_b, news_b], smtp)
     env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
