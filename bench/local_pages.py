@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-
 AUTHORS = {
     "ko": ["김연숙", "이정훈", "박서연", "최민준"],
     "vi": ["Nguyễn Thanh Hà", "Trần Minh Đức", "Lê Thu Trang"],
@@ -102,13 +101,25 @@ def _related(language: str, seed: str) -> str:
     """A sidebar of other stories with relative and absolute dates of other days."""
     other = _day(seed + "other")
     items = {
-        "ko": [("북한, 동해상으로 탄도미사일 발사", "3시간 전"), ("국회 본회의 예산안 처리", f"{other.year}.{other.month:02d}.{other.day:02d}.")],
-        "vi": [("Giá vàng hôm nay tăng mạnh", "3 giờ trước"), ("Thời tiết Hà Nội chuyển lạnh", f"{other.day}/{other.month}/{other.year}")],
-        "de": [("Bundestag beschließt Haushalt", "vor 3 Stunden"), ("Unwetter im Süden", f"{other.day:02d}.{other.month:02d}.{other.year}")],
+        "ko": [
+            ("북한, 동해상으로 탄도미사일 발사", "3시간 전"),
+            ("국회 본회의 예산안 처리", f"{other.year}.{other.month:02d}.{other.day:02d}."),
+        ],
+        "vi": [
+            ("Giá vàng hôm nay tăng mạnh", "3 giờ trước"),
+            ("Thời tiết Hà Nội chuyển lạnh", f"{other.day}/{other.month}/{other.year}"),
+        ],
+        "de": [
+            ("Bundestag beschließt Haushalt", "vor 3 Stunden"),
+            ("Unwetter im Süden", f"{other.day:02d}.{other.month:02d}.{other.year}"),
+        ],
         "en": [("Markets close higher", "3 hours ago"), ("Storm warning for the coast", other.strftime("%B %d, %Y"))],
     }[language]
-    links = "".join(f'<li><a href="/story/{i}">{t}</a> <span class="time">{d}</span></li>' for i, (t, d) in enumerate(items))
-    return f'<aside class="related"><h3>{ {"ko": "많이 본 뉴스", "vi": "Tin liên quan", "de": "Mehr zum Thema", "en": "Most read"}[language] }</h3><ul>{links}</ul></aside>'
+    links = "".join(
+        f'<li><a href="/story/{i}">{t}</a> <span class="time">{d}</span></li>' for i, (t, d) in enumerate(items)
+    )
+    heading = {"ko": "많이 본 뉴스", "vi": "Tin liên quan", "de": "Mehr zum Thema", "en": "Most read"}[language]
+    return f'<aside class="related"><h3>{heading}</h3><ul>{links}</ul></aside>'
 
 
 def _page(lang: str, layout: str, seed: str, title: str, author: str, pub: date, upd: date, text: str) -> str:
@@ -120,9 +131,11 @@ def _page(lang: str, layout: str, seed: str, title: str, author: str, pub: date,
         style = "long" if layout.endswith("long") else "dots"
         if layout.startswith("naver"):
             head = f'<title>{esc} : 네이버 뉴스</title><meta property="og:title" content="{esc}">'
-            head += f'<meta property="og:site_name" content="네이버 뉴스"><meta property="article:modified_time" content="{upd.isoformat()}T09:00:00+09:00">'
+            head += '<meta property="og:site_name" content="네이버 뉴스">'
+            head += f'<meta property="article:modified_time" content="{upd.isoformat()}T09:00:00+09:00">'
             info = (
-                f'<div class="media_end_head_info_datestamp"><span>입력</span> <span class="time">{_ko_date(pub, style)}</span> '
+                '<div class="media_end_head_info_datestamp">'
+                f'<span>입력</span> <span class="time">{_ko_date(pub, style)}</span> '
                 f'<span>수정</span> <span class="time">{_ko_date(upd, style)}</span></div>'
             )
             header = f'<h2 class="media_end_head_headline">{esc}</h2>{info}<em class="byline">{author} 기자</em>'
@@ -133,7 +146,11 @@ def _page(lang: str, layout: str, seed: str, title: str, author: str, pub: date,
         footer = f"<footer><p>Copyright ⓒ {site}. All rights reserved. 무단 전재 및 재배포 금지.</p></footer>"
     elif lang == "vi":
         long_form = layout.endswith("long")
-        shown = f"ngày {pub.day}/{pub.month}/{pub.year}" if long_form else f"{pub.day:02d}/{pub.month:02d}/{pub.year} - 14:05"
+        shown = (
+            f"ngày {pub.day}/{pub.month}/{pub.year}"
+            if long_form
+            else f"{pub.day:02d}/{pub.month:02d}/{pub.year} - 14:05"
+        )
         head = f'<title>{esc} | Báo Dân trí</title><meta property="og:title" content="{esc}">'
         if not long_form:
             head += f'<meta property="article:modified_time" content="{upd.isoformat()}T09:00:00+07:00">'
@@ -160,7 +177,8 @@ def _page(lang: str, layout: str, seed: str, title: str, author: str, pub: date,
             f'<p class="metatextline">Aktualisiert am {upd.day:02d}.{upd.month:02d}.{upd.year}, 09:12 Uhr</p>'
             f'<p class="meta">Veröffentlicht am {shown}, 11:47 Uhr</p>'
         )
-        header = f'<h1><span class="seitenkopf__headline">{esc}</span></h1>{info}<p class="autorenzeile">Von {author}, ARD-Studio Tokio</p>'
+        byline = f'<p class="autorenzeile">Von {author}, ARD-Studio Tokio</p>'
+        header = f'<h1><span class="seitenkopf__headline">{esc}</span></h1>{info}{byline}'
         footer = "<footer><p>© ARD-aktuell / tagesschau.de</p></footer>"
     else:
         head = f'<title>{esc} &#8211; The Daily Report</title><meta property="og:title" content="{html.escape(esc)}">'

@@ -10,45 +10,50 @@ import py3langid
 import trafilatura
 from htmldate import find_date
 from lxml.html import HtmlElement
-from trafilatura.baseline import html2txt
+from trafilatura.htmlprocessing import prune_unwanted_nodes
+from trafilatura.json_metadata import normalize_authors
 from trafilatura.metadata import (
     examine_meta,
-    extract_author,
     extract_meta_json,
+    extract_metainfo,
     extract_sitename,
     extract_title,
     extract_url,
 )
 from trafilatura.settings import Document
+from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 
 from extractors.bylines import clean_author, visible_byline
-from extractors.dates import stated_dates, visible_text
+from extractors.dates import page_text, stated_dates
 from extractors.refusals import refusal
 from extractors.titles import choose_title, visible_headlines
 from extractors.urls import InvalidURL, canonicalize, host_of
 
-# The text is extracted in two passes (measured on ../shared/data/extraction/scrapinghub, token F1 against the
-# ground truth, one core; bench/extraction.py repeats the comparison on every run):
-#   plain extract():                                   F1 0.944
-#   bare_extraction, fast=True, comments off:          F1 0.958, the fastest
-#   bare_extraction, full (readability/justext comparison): slower by a third, and needed on pages where the fast
-#     pass keeps a fragment (of the issue's 61 pages where newsmon fell behind extract, 39 kept a fraction).
-# So the fast pass runs first and the full one only when the fast text is short beside the page's own text
-# (FULL_PASS_SHARE, DUMP_SHARE). Reader comments are not the article: they stay out.
-FAST_OPTIONS: dict[str, object] = {"fast": True, "include_comments": False, "include_tables": True}
+# The text is extracted in two passes (token F1 against the ground truth of ../shared/data/extraction/scrapinghub;
+# bench/extraction.py splits every set in two halves by a hash of the page's key, half A for choosing, half B
+# held out, and repeats the comparison with trafilatura on every run):
+#                                                         half A   half B   time (181 pages, one core, loaded)
+#   plain extract()                                        0.944    0.945   13.1 s
+#   bare_extraction, fast, comments off                    0.947    0.969    8.5 s
+#   ... and favor_recall                                   0.952    0.969    6.1 s
+#   bare_extraction, full (readability/justext compared)   0.947    0.963   13.0 s
+# The fast pass runs with favor_recall: more text where trafilatura hesitates, and no "recall escalation" (a
+# second extraction that the balanced mode runs on short results). The full pass runs only when the fast text is
+# short beside the page's visible text (FULL_PASS_SHARE), the case of the issue's 39 pages that kept a fragment
+# (268 of 12,205 characters: 2%). Reader comments are not the article: they stay out.
+FAST_OPTIONS: dict[str, object] = {
+    "fast": True,
+    "favor_recall": True,
+    "include_comments": False,
+    "include_tables": True,
+}
 FULL_OPTIONS: dict[str, object] = {"fast": False, "include_comments": False, "include_tables": True}
-# The full pass runs when the fast text looks short or wrong:
-# - short: less than FULL_PASS_SHARE of the page's text (trafilatura's html2txt). The full text is then kept when
-#   it is longer. Chosen on half A of the scrapinghub pages (bench/extraction.py splits every set by a hash of
-#   the page's key): 0.2 sent 2 of 92 pages to the full pass and lost nothing; 0.25 and above lost a page whose
-#   full text was four times longer and mostly boilerplate. Pages that "miss most of their text" keep far less
-#   (the issue's example: 268 of 12,205 characters, 2%).
-# - wrong: the whole page's text (DUMP_SHARE of it or more), i.e. trafilatura's fallback dump of the page
-#   after its extractor found nothing; the full pass's text is then kept when it is shorter. Chosen on half A of
-#   the scrapinghub pages, where one page's fast text was the page (F1 0.13) and its full text right (F1 0.89),
-#   and no other fast text reached 0.95 of its page.
+# The full pass runs when the fast text has less than this share of the page's visible characters (_page_chars,
+# both without white space); its text is then kept when it is longer. Chosen on half A of the scrapinghub
+# pages: 0.1 to 0.2 lost nothing (0.2 sent 2 of 92 pages to the full pass); 0.25 and above lost a page whose full
+# text was four times longer and mostly boilerplate (F1 0.99 -> 0.34). 0.2, the largest safe share, catches the
+# most fragments. Half B: 5 of 89 pages took the full pass, F1 unchanged.
 FULL_PASS_SHARE = 0.2
-DUMP_SHARE = 0.98
 
 # Fewer characters than this is no text at all (an empty template, a lone "Subscribe" link). Short real articles
 # (a two-sentence news brief has 150) must pass: the page types refused are named in extractors/refusals.py.
@@ -59,6 +64,12 @@ _LANG = re.compile(r"^[a-zA-Z]{2,3}\b")
 # scrapinghub pages and all 56 topic articles (English, Korean, German, Vietnamese), in a quarter of the time
 # (0.5 ms instead of 2.4 ms a page).
 _LANGID_CHARS = 600
+# A lang attribute is wrong when the detected language beats it by this much (py3langid's raw log score on
+# _LANGID_CHARS characters). 4 of the 181 scrapinghub pages declare the wrong language (English pages marked
+# "de", German ones "en"): gaps of 558 to 883. Where the attribute is right the gap is 0, and the closest two
+# languages of a page (Indonesian and Malay) are 53 apart: 200 lies well between, chosen on half A of those pages
+# (one wrong attribute, gap 558) and the Indonesian pages of both halves.
+WRONG_LANG_ATTRIBUTE_GAP = 200
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 
 
@@ -123,12 +134,16 @@ def canonical_url(fetched_url: str, declared: str | None) -> str:
 
 
 def _language(declared: str, text: str) -> str | None:
-    """The page's declared language (its lang attribute), else the language detected from the text."""
+    """The page's declared language (its lang attribute), unless the text is clearly in another; else the
+    language detected from the text."""
+    scores = dict(py3langid.rank(text[:_LANGID_CHARS]))
+    detected = max(scores, key=lambda code: scores[code])
     match = _LANG.match(declared.strip())
     if match:
-        return match.group(0).lower()
-    language, _score = py3langid.classify(text[:_LANGID_CHARS])
-    return str(language)
+        code = match.group(0).lower()
+        if code not in scores or scores[detected] - scores[code] < WRONG_LANG_ATTRIBUTE_GAP:
+            return code
+    return str(detected)
 
 
 def _date(value: str | None) -> date | None:
@@ -140,30 +155,22 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def _modified_dates(tree: HtmlElement) -> set[date | None]:
-    """The dates the page's meta tags and JSON-LD give as its last modification."""
-    values = tree.xpath(_MODIFIED_META) + _JSON_MODIFIED.findall(" ".join(tree.xpath(_JSON_LD)))
-    return {_date(value) for value in values}
-
-
 def publication_date(tree: HtmlElement, url: str, language: str | None) -> date | None:
-    """The page's publication date, never its update date.
+    """The page's publication date, not its update date.
 
-    A date the visible text labels as the publication ("입력", "Veröffentlicht am", "Thứ tư, ...") comes
-    first; else htmldate's, with its extensive search of the text, unless that date is one the page labels as
-    an update (its "modified" meta tags and JSON-LD, "수정", "Aktualisiert", "Cập nhật"), which htmldate takes
-    when it finds nothing better.
+    htmldate's date (extensive search, original date) when a publication meta tag or JSON-LD states it too;
+    else a date the visible text labels as the publication ("입력", "Veröffentlicht am", "Thứ tư, ..."), which
+    wins over the "modified" meta tags and the first date in the text that htmldate falls back to; else
+    htmldate's. Chosen on half A of the htmldate pages (bench/extraction.py): htmldate alone 0.902, label first
+    0.910, publication meta first 0.908 (the one page of half A where a label and that meta disagreed, the
+    meta was right); rejecting a date that the page also gives as its update lost 2 to 4 pages, so it is not
+    done: the update is avoided by reading the labels, not by refusing the date. Strips the tree's scripts in
+    place (dates.page_text).
     """
-    stated = stated_dates(visible_text(tree), language)
-    if stated.published is not None:
-        return stated.published
     found = _date(find_date(tree, url=url, extensive_search=True, original_date=True))
-    if found is None:
-        return None
-    updated = found in stated.updated or found in _modified_dates(tree)
-    if updated and not _published_meta(tree, found):
-        return None
-    return found
+    if found is not None and _published_meta(tree, found):
+        return found
+    return stated_dates(page_text(tree), language).published or found
 
 
 def _published_meta(tree: HtmlElement, day: date) -> bool:
@@ -173,34 +180,34 @@ def _published_meta(tree: HtmlElement, day: date) -> bool:
     return any(_date(value) == day for value in values)
 
 
-_MODIFIED_META = (
-    "//meta[@property='article:modified_time' or @property='og:updated_time' or @name='last-modified' "
-    "or @itemprop='dateModified' or @name='dcterms.modified']/@content | //*[@itemprop='dateModified']/@datetime"
-)
 _PUBLISHED_META = (
     "//meta[@property='article:published_time' or @name='pubdate' or @name='publishdate' "
     "or @itemprop='datePublished' or @name='date' or @name='dc.date' or @name='dcterms.created' "
     "or @property='og:published_time']/@content | //*[@itemprop='datePublished']/@datetime"
 )
 _JSON_LD = "//script[@type='application/ld+json']/text()"
-_JSON_MODIFIED = re.compile(r'"dateModified"\s*:\s*"([^"]{10,})"')
 _JSON_PUBLISHED = re.compile(r'"date(?:Published|Created)"\s*:\s*"([^"]{10,})"')
+
+
+def _byline(tree: HtmlElement) -> str | None:
+    """trafilatura's byline search (extract_author: class="byline", rel="author", ...), then a visible "By …"
+    line. It prunes comments, footers and the like from `tree` in place: the last reader of the tree calls it,
+    which spares extract_author's copy of the whole tree (a third of the metadata's time)."""
+    author = extract_metainfo(prune_unwanted_nodes(tree, AUTHOR_DISCARD_XPATHS), AUTHOR_XPATHS, len_limit=120)
+    return normalize_authors(None, author) if author else visible_byline(tree)
 
 
 def _metadata(tree: HtmlElement, url: str, language: str | None) -> Document:
     """trafilatura's metadata readers (meta tags, JSON-LD, title, byline, URL, site name) without the
-    categories, tags and licence that newsmon does not store; the title and date chosen as in titles.py and
-    publication_date."""
+    categories, tags and licence that newsmon does not store; the title chosen as in titles.py. The byline
+    search (_byline) and the date (publication_date) come later."""
     meta = examine_meta(tree)
     if meta.author and " " not in meta.author:  # trafilatura's own rule: a one-word "author" is a handle
         meta.author = None
     meta = extract_meta_json(tree, meta)
-    if not meta.author:
-        meta.author = extract_author(tree) or visible_byline(tree)  # class="byline", rel="author", "By …"
     meta.sitename = (meta.sitename or extract_sitename(tree) or "").lstrip("@") or None
     meta.title = choose_title(meta.title or extract_title(tree), visible_headlines(tree), meta.sitename)
     meta.url = meta.url or extract_url(tree)
-    meta.author = clean_author(meta.author)
     meta.clean_and_trim()  # entities decoded, spaces collapsed, as trafilatura's own metadata pass does
     meta.date = None
     return meta
@@ -211,18 +218,36 @@ def _document_text(tree: HtmlElement, url: str, options: dict[str, object]) -> s
     return (document.text or "").strip() if isinstance(document, Document) else ""
 
 
+def _chars(text: str) -> int:
+    """Characters other than white space: the measure of a text's length that markup does not inflate."""
+    return sum(map(len, text.split()))
+
+
+# The regions of a page that are not its content: what _page_chars leaves out.
+_NOT_CONTENT = ("script", "style", "noscript", "template", "nav", "footer", "aside", "select")
+
+
+def _page_chars(tree: HtmlElement) -> int:
+    """The page's visible characters (_chars) outside scripts, navigation, sidebars and footers. lxml's
+    text_content of the body less that of the regions left out: a fifth of the time of an XPath that tests each
+    text node's ancestors, and an eighth of that of trafilatura's html2txt."""
+    body = tree.find(".//body")
+    body = tree if body is None else body
+    total = _chars(body.text_content())
+    for region in body.iter(*_NOT_CONTENT):
+        if not any(outer.tag in _NOT_CONTENT for outer in region.iterancestors()):
+            total -= _chars(region.text_content())
+    return total
+
+
 def _text(tree: HtmlElement, url: str) -> tuple[str, str]:
-    """The article's text and the path that gave it: "fast", or "full" when the fast text looked short or was
-    the whole page and the full pass did better."""
+    """The article's text and the path that gave it: "fast", or "full" when the fast text was short beside the
+    page and the full pass found more."""
     text = _document_text(tree, url, FAST_OPTIONS)
-    page = len(html2txt(tree))
-    short, dump = len(text) < FULL_PASS_SHARE * page, page > 0 and len(text) >= DUMP_SHARE * page
-    if not (short or dump):
+    if _chars(text) >= FULL_PASS_SHARE * _page_chars(tree):
         return text, "fast"
     full = _document_text(tree, url, FULL_OPTIONS)
-    if (short and len(full) > len(text)) or (dump and MIN_TEXT_CHARS <= len(full) < len(text)):
-        return full, "full"
-    return text, "fast"
+    return (full, "full") if _chars(full) > _chars(text) else (text, "fast")
 
 
 def extract_article(content: bytes, url: str, content_type: str = "text/html") -> ExtractedArticle:
@@ -243,11 +268,13 @@ def extract_article(content: bytes, url: str, content_type: str = "text/html") -
     if reason:
         raise ExtractionError(reason)
     language = _language(declared_language, text)
+    published = publication_date(tree, meta.url or url, language)
+    author = clean_author(meta.author or _byline(tree))  # the last reader of the tree: it prunes it
     return ExtractedArticle(
         url=canonical_url(url, meta.url),
         title=meta.title or None,
-        author=meta.author or None,
-        published=publication_date(tree, meta.url or url, language),
+        author=author,
+        published=published,
         language=language,
         site_name=meta.sitename or None,
         description=meta.description or None,

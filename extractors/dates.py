@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from lxml.etree import strip_elements
 from lxml.html import HtmlElement
 
 _MONTHS = {
@@ -46,7 +47,6 @@ _DATE = re.compile(
     r"|(?P<vd>\d{1,2})\s+tháng\s+(?P<vm>\d{1,2})\s*(?:,|năm)\s*(?P<vy>\d{4})"  # 19 tháng 6 năm 2024
     rf"|(?<!\d)(?P<gd>\d{{1,2}})\.?\s+(?P<gm>{_MONTH})\.?,?\s+(?P<gy>\d{{4}})"  # 19. Juni 2024, 19 June 2024
     rf"|(?P<em>{_MONTH})\.?\s+(?P<ed>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<ey>\d{{4}})",  # June 19, 2024
-    re.IGNORECASE,
 )
 _PUBLISHED = (
     r"입력|등록|게시|발행|송고|작성|기사입력|최초\s*입력"
@@ -60,15 +60,19 @@ _UPDATED = (
     r"|aktualisiert|zuletzt\s+aktualisiert|geändert"
     r"|cập\s+nhật|sửa\s+đổi"
 )
-_LABEL = re.compile(rf"(?P<pub>{_PUBLISHED})|(?P<upd>{_UPDATED})", re.IGNORECASE)
+_LONGEST_DATE = 30  # "19 tháng 6 năm 2024", "September 19th, 2024"
+# Both patterns read the lower-cased text: four times faster than IGNORECASE over Unicode.
+_LABEL = re.compile(rf"(?P<pub>{_PUBLISHED})|(?P<upd>{_UPDATED})")
 # A label names the date that follows it closely: "입력 2024.06.19.", "Published: June 19, 2024",
 # "Thứ tư, ngày 19/6/2024". Chosen on the layouts of bench/local_pages.py, and kept short so that a label
 # does not reach a date in the next sentence.
 _LABEL_REACH = 24
-# Dates are looked for in the page's first characters of visible text: the dateline sits above or just below
-# the headline, and a whole long page would cost time for dates of comments and related stories.
-_SCAN_CHARS = 12_000
-_SKIPPED = {"script", "style", "noscript", "template", "nav", "aside", "footer", "select", "option", "svg"}
+# Dates are looked for in the page's first characters of text: the dateline sits above or just below the
+# headline (after the navigation menus, which count), and a whole long page would cost time for the dates of
+# comments and related stories.
+_SCAN_CHARS = 20_000
+# Elements whose text no reader sees.
+_HIDDEN = ("script", "style", "noscript", "template", "select")
 MIN_YEAR = 1995  # news pages; an earlier "date" is a serial number
 
 
@@ -78,28 +82,13 @@ class StatedDates:
     updated: frozenset[date]  # every date labelled as an update
 
 
-def visible_text(tree: HtmlElement, limit: int = _SCAN_CHARS) -> str:
-    """The text a reader sees, without navigation, sidebars and footers, up to `limit` characters."""
-    parts: list[str] = []
-    size = 0
-
-    def walk(element: HtmlElement) -> None:
-        nonlocal size
-        if size >= limit:
-            return
-        if element.text and isinstance(element.tag, str):
-            parts.append(element.text)
-            size += len(element.text)
-        for child in element:
-            if isinstance(child.tag, str) and child.tag.lower() not in _SKIPPED:
-                walk(child)
-            if child.tail:
-                parts.append(child.tail)
-                size += len(child.tail)
-
+def page_text(tree: HtmlElement, limit: int = _SCAN_CHARS) -> str:
+    """The first `limit` characters of the page's text. Strips scripts, styles and the like from `tree` in place
+    (lxml does it in C, where a copy or an XPath over every text node costs several times more): call it once
+    the tree's other readers are done with them."""
+    strip_elements(tree, *_HIDDEN, with_tail=False)
     body = tree.find(".//body")
-    walk(body if body is not None else tree)
-    return " ".join(parts)[:limit]
+    return str((tree if body is None else body).text_content()[:limit])
 
 
 def _to_date(match: re.Match[str], month_first: bool) -> date | None:
@@ -116,9 +105,9 @@ def _to_date(match: re.Match[str], month_first: bool) -> date | None:
         elif groups["vd"]:
             year, month, day = int(groups["vy"]), int(groups["vm"]), int(groups["vd"])
         elif groups["gd"]:
-            year, month, day = int(groups["gy"]), _MONTHS[groups["gm"].lower()], int(groups["gd"])
+            year, month, day = int(groups["gy"]), _MONTHS[groups["gm"]], int(groups["gd"])
         else:
-            year, month, day = int(groups["ey"]), _MONTHS[groups["em"].lower()], int(groups["ed"])
+            year, month, day = int(groups["ey"]), _MONTHS[groups["em"]], int(groups["ed"])
         found = date(year, month, day)
     except (ValueError, KeyError):
         return None
@@ -126,21 +115,24 @@ def _to_date(match: re.Match[str], month_first: bool) -> date | None:
 
 
 def stated_dates(text: str, language: str | None = None) -> StatedDates:
-    """The labelled publication and update dates in a page's visible text."""
+    """The labelled publication and update dates in a page's text. Each label takes the date that follows it
+    within _LABEL_REACH characters, unless another label comes first (the date is that one's). Labels are
+    looked for first: they are rarer than digits, and the date pattern is the costly one."""
     month_first = (language or "").lower() in ("en", "en-us")
+    text = text.lower()
     published: date | None = None
     updated: set[date] = set()
-    previous_end = 0
-    for match in _DATE.finditer(text):
-        window_start = max(previous_end, match.start() - _LABEL_REACH)
-        previous_end = match.end()
-        labels = list(_LABEL.finditer(text, window_start, match.start()))
-        if not labels:
+    labels = list(_LABEL.finditer(text))
+    for number, label in enumerate(labels):
+        match = _DATE.search(text, label.end(), label.end() + _LABEL_REACH + _LONGEST_DATE)
+        if match is None or match.start() - label.end() > _LABEL_REACH:
+            continue
+        if number + 1 < len(labels) and labels[number + 1].start() < match.start():
             continue
         found = _to_date(match, month_first)
         if found is None:
             continue
-        if labels[-1].group("upd"):
+        if label.group("upd"):
             updated.add(found)
         elif published is None:
             published = found

@@ -40,9 +40,23 @@ def _page(lang: str, head: str, dateline: str, body: str, sidebar: str = "") -> 
         # Korean, Naver's layout: input (입력) then modified (수정), dotted dates
         ("ko", "", "<p>입력 2024.06.19. 오후 2:05 수정 2024.06.20. 오전 9:00</p>", KO_BODY, "", date(2024, 6, 19)),
         # Korean, the update first, long dates; a relative date in the sidebar
-        ("ko", "", "<p>수정 2024년 6월 21일 10:00 | 등록 2024년 6월 19일 14:05</p>", KO_BODY, "3시간 전", date(2024, 6, 19)),
+        (
+            "ko",
+            "",
+            "<p>수정 2024년 6월 21일 10:00 | 등록 2024년 6월 19일 14:05</p>",
+            KO_BODY,
+            "3시간 전",
+            date(2024, 6, 19),
+        ),
         # Vietnamese, weekday-led dateline and a later "Cập nhật"
-        ("vi", "", "<p>Thứ tư, ngày 19/6/2024 14:05 (GMT+7)</p><p>Cập nhật: 22/6/2024</p>", VI_BODY, "", date(2024, 6, 19)),
+        (
+            "vi",
+            "",
+            "<p>Thứ tư, ngày 19/6/2024 14:05 (GMT+7)</p><p>Cập nhật: 22/6/2024</p>",
+            VI_BODY,
+            "",
+            date(2024, 6, 19),
+        ),
         # German, the update above the publication, a month name
         (
             "de",
@@ -71,10 +85,14 @@ def test_the_publication_date_is_read_in_the_pages_own_format_and_never_the_upda
     assert article.published == expected
 
 
-def test_a_page_that_gives_only_its_update_date_has_no_publication_date() -> None:
-    head = '<meta property="article:modified_time" content="2024-06-22T08:00:00+09:00">'
-    article = extract_article(_page("ko", head, "<p>3시간 전</p>", KO_BODY), "https://news.example.org/a/b-c-d")
-    assert article.published is None
+def test_a_labelled_publication_date_wins_over_a_modified_meta_tag_and_json_ld() -> None:
+    head = (
+        '<meta property="article:modified_time" content="2024-06-22T08:00:00+09:00">'
+        '<script type="application/ld+json">{"@type": "NewsArticle", "dateModified": "2024-06-22"}</script>'
+    )
+    dateline = "<p>기사입력 2024.06.19 14:05</p><p>3시간 전</p>"
+    article = extract_article(_page("ko", head, dateline, KO_BODY), "https://news.example.org/a/b-c-d")
+    assert article.published == date(2024, 6, 19)
 
 
 def test_the_visible_headline_wins_over_a_declared_title_that_is_another_headline() -> None:
@@ -137,4 +155,6 @@ def test_bot_walls_error_pages_and_front_pages_are_refused_with_their_reason(
 def test_an_article_about_captchas_is_not_taken_for_a_bot_wall() -> None:
     text = "".join(f"<p>In study {n}, researchers found that a captcha costs users {n} seconds.</p>" for n in range(30))
     page = f"<html><head><title>Why captchas fail</title></head><body><article>{text}</article></body></html>"
-    assert extract_article(page.encode(), "https://news.example.org/tech/why-captchas-fail").title == "Why captchas fail"
+    assert (
+        extract_article(page.encode(), "https://news.example.org/tech/why-captchas-fail").title == "Why captchas fail"
+    )
