@@ -10,32 +10,66 @@ import py3langid
 import trafilatura
 from htmldate import find_date
 from lxml.html import HtmlElement
-from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title, extract_url
+from trafilatura.htmlprocessing import prune_unwanted_nodes
+from trafilatura.json_metadata import normalize_authors
+from trafilatura.metadata import (
+    examine_meta,
+    extract_meta_json,
+    extract_metainfo,
+    extract_sitename,
+    extract_title,
+    extract_url,
+)
 from trafilatura.settings import Document
+from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 
+from extractors.bylines import clean_author, visible_byline
+from extractors.dates import page_text, stated_dates
+from extractors.refusals import refusal
+from extractors.titles import choose_title, visible_headlines
 from extractors.urls import InvalidURL, canonicalize, host_of
 
-# Chosen by measurement on ../shared/data/extraction/scrapinghub (181 pages, token F1 against the ground
-# truth, one core; bench/ingest.py repeats the comparison with plain extract() on every run):
-#   plain extract():                                          ~55 pages/s, F1 0.944
-#   bare_extraction(with_metadata=True):                      ~34 pages/s, F1 0.952
-#   ... include_comments=False, fast=True:                    ~45 pages/s, F1 0.958
-#   ... without with_metadata, metadata as below:             ~60 pages/s, F1 0.958
-# Reader comments are not the article; the fallback extractors that fast=True skips cost 30% of the time for
-# a lower score on this set. trafilatura's full metadata pass adds an XPath hunt for bylines and for
-# categories and tags that newsmon does not store: we call its meta-tag, JSON-LD, title, URL and site-name
-# readers and htmldate directly instead (same results for those fields, a quarter of the time saved).
-EXTRACT_OPTIONS: dict[str, object] = {"fast": True, "include_comments": False, "include_tables": True}
+# The text is extracted in two passes (token F1 against the ground truth of ../shared/data/extraction/scrapinghub;
+# bench/extraction.py splits every set in two halves by a hash of the page's key, half A for choosing, half B
+# held out, and repeats the comparison with trafilatura on every run):
+#                                                         half A   half B   time (181 pages, one core, loaded)
+#   plain extract()                                        0.944    0.945   13.1 s
+#   bare_extraction, fast, comments off                    0.947    0.969    8.5 s
+#   ... and favor_recall                                   0.952    0.969    6.1 s
+#   bare_extraction, full (readability/justext compared)   0.947    0.963   13.0 s
+# The fast pass runs with favor_recall: more text where trafilatura hesitates, and no "recall escalation" (a
+# second extraction that the balanced mode runs on short results). The full pass runs only when the fast text is
+# short beside the page's visible text (FULL_PASS_SHARE), the case of the issue's 39 pages that kept a fragment
+# (268 of 12,205 characters: 2%). Reader comments are not the article: they stay out.
+FAST_OPTIONS: dict[str, object] = {
+    "fast": True,
+    "favor_recall": True,
+    "include_comments": False,
+    "include_tables": True,
+}
+FULL_OPTIONS: dict[str, object] = {"fast": False, "include_comments": False, "include_tables": True}
+# The full pass runs when the fast text has less than this share of the page's visible characters (_page_chars,
+# both without white space); its text is then kept when it is longer. Chosen on half A of the scrapinghub
+# pages: 0.1 to 0.2 lost nothing (0.2 sent 2 of 92 pages to the full pass); 0.25 and above lost a page whose full
+# text was four times longer and mostly boilerplate (F1 0.99 -> 0.34). 0.2, the largest safe share, catches the
+# most fragments. Half B: 5 of 89 pages took the full pass, F1 unchanged.
+FULL_PASS_SHARE = 0.2
 
-# Fewer characters than this is a teaser, a paywall stub or a consent page, not an article.
-# Calibrated on the scrapinghub set, where the shortest real article body has 370 characters.
-MIN_TEXT_CHARS = 200
+# Fewer characters than this is no text at all (an empty template, a lone "Subscribe" link). Short real articles
+# (a two-sentence news brief has 150) must pass: the page types refused are named in extractors/refusals.py.
+MIN_TEXT_CHARS = 25
 
 _LANG = re.compile(r"^[a-zA-Z]{2,3}\b")
 # Language detection reads the text's start: 600 characters gave the same language as 2,000 on all 181
 # scrapinghub pages and all 56 topic articles (English, Korean, German, Vietnamese), in a quarter of the time
 # (0.5 ms instead of 2.4 ms a page).
 _LANGID_CHARS = 600
+# A lang attribute is wrong when the detected language beats it by this much (py3langid's raw log score on
+# _LANGID_CHARS characters). 4 of the 181 scrapinghub pages declare the wrong language (English pages marked
+# "de", German ones "en"): gaps of 558 to 883. Where the attribute is right the gap is 0, and the closest two
+# languages of a page (Indonesian and Malay) are 53 apart: 200 lies well between, chosen on half A of those pages
+# (one wrong attribute, gap 558) and the Indonesian pages of both halves.
+WRONG_LANG_ATTRIBUTE_GAP = 200
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 
 
@@ -48,11 +82,12 @@ class ExtractedArticle:
     url: str  # canonical: the page's own rel=canonical when it names the same site, else the fetched URL
     title: str | None
     author: str | None
-    published: date | None  # the date the page states, if any
+    published: date | None  # the publication date the page itself states (never its update date), if any
     language: str | None  # ISO 639-1 where known: the page's lang attribute, else detected from the text
     site_name: str | None
     description: str | None
     text: str
+    extraction: str = "fast"  # "full" when the fast pass's text looked short and the full pass ran
 
 
 def _charset(content_type: str) -> str | None:
@@ -99,12 +134,16 @@ def canonical_url(fetched_url: str, declared: str | None) -> str:
 
 
 def _language(declared: str, text: str) -> str | None:
-    """The page's declared language (its lang attribute), else the language detected from the text."""
+    """The page's declared language (its lang attribute), unless the text is clearly in another; else the
+    language detected from the text."""
+    scores = dict(py3langid.rank(text[:_LANGID_CHARS]))
+    detected = max(scores, key=lambda code: scores[code])
     match = _LANG.match(declared.strip())
     if match:
-        return match.group(0).lower()
-    language, _score = py3langid.classify(text[:_LANGID_CHARS])
-    return str(language)
+        code = match.group(0).lower()
+        if code not in scores or scores[detected] - scores[code] < WRONG_LANG_ATTRIBUTE_GAP:
+            return code
+    return str(detected)
 
 
 def _date(value: str | None) -> date | None:
@@ -116,17 +155,99 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def _metadata(tree: HtmlElement, url: str) -> Document:
-    """Title, author, canonical URL, site name, description and date, with trafilatura's and htmldate's readers."""
+def publication_date(tree: HtmlElement, url: str, language: str | None) -> date | None:
+    """The page's publication date, not its update date.
+
+    htmldate's date (extensive search, original date) when a publication meta tag or JSON-LD states it too;
+    else a date the visible text labels as the publication ("입력", "Veröffentlicht am", "Thứ tư, ..."), which
+    wins over the "modified" meta tags and the first date in the text that htmldate falls back to; else
+    htmldate's. Chosen on half A of the htmldate pages (bench/extraction.py): htmldate alone 0.902, label first
+    0.910, publication meta first 0.908 (the one page of half A where a label and that meta disagreed, the
+    meta was right); rejecting a date that the page also gives as its update lost 2 to 4 pages, so it is not
+    done: the update is avoided by reading the labels, not by refusing the date. Strips the tree's scripts in
+    place (dates.page_text).
+    """
+    found = _date(find_date(tree, url=url, extensive_search=True, original_date=True))
+    if found is not None and _published_meta(tree, found):
+        return found
+    return stated_dates(page_text(tree), language).published or found
+
+
+def _published_meta(tree: HtmlElement, day: date) -> bool:
+    """Whether a meta tag or JSON-LD states `day` as the publication date too (sites that publish and
+    update on one day)."""
+    values = tree.xpath(_PUBLISHED_META) + _JSON_PUBLISHED.findall(" ".join(tree.xpath(_JSON_LD)))
+    return any(_date(value) == day for value in values)
+
+
+_PUBLISHED_META = (
+    "//meta[@property='article:published_time' or @name='pubdate' or @name='publishdate' "
+    "or @itemprop='datePublished' or @name='date' or @name='dc.date' or @name='dcterms.created' "
+    "or @property='og:published_time']/@content | //*[@itemprop='datePublished']/@datetime"
+)
+_JSON_LD = "//script[@type='application/ld+json']/text()"
+_JSON_PUBLISHED = re.compile(r'"date(?:Published|Created)"\s*:\s*"([^"]{10,})"')
+
+
+def _byline(tree: HtmlElement) -> str | None:
+    """trafilatura's byline search (extract_author: class="byline", rel="author", ...), then a visible "By …"
+    line. It prunes comments, footers and the like from `tree` in place: the last reader of the tree calls it,
+    which spares extract_author's copy of the whole tree (a third of the metadata's time)."""
+    author = extract_metainfo(prune_unwanted_nodes(tree, AUTHOR_DISCARD_XPATHS), AUTHOR_XPATHS, len_limit=120)
+    return normalize_authors(None, author) if author else visible_byline(tree)
+
+
+def _metadata(tree: HtmlElement, url: str, language: str | None) -> Document:
+    """trafilatura's metadata readers (meta tags, JSON-LD, title, byline, URL, site name) without the
+    categories, tags and licence that newsmon does not store; the title chosen as in titles.py. The byline
+    search (_byline) and the date (publication_date) come later."""
     meta = examine_meta(tree)
     if meta.author and " " not in meta.author:  # trafilatura's own rule: a one-word "author" is a handle
         meta.author = None
     meta = extract_meta_json(tree, meta)
-    meta.title = meta.title or extract_title(tree)
-    meta.url = meta.url or extract_url(tree)
     meta.sitename = (meta.sitename or extract_sitename(tree) or "").lstrip("@") or None
-    meta.date = find_date(tree, url=meta.url or url, extensive_search=False, original_date=True)
+    meta.title = choose_title(meta.title or extract_title(tree), visible_headlines(tree), meta.sitename)
+    meta.url = meta.url or extract_url(tree)
+    meta.clean_and_trim()  # entities decoded, spaces collapsed, as trafilatura's own metadata pass does
+    meta.date = None
     return meta
+
+
+def _document_text(tree: HtmlElement, url: str, options: dict[str, object]) -> str:
+    document = trafilatura.bare_extraction(tree, url=url, **options)  # type: ignore[arg-type]
+    return (document.text or "").strip() if isinstance(document, Document) else ""
+
+
+def _chars(text: str) -> int:
+    """Characters other than white space: the measure of a text's length that markup does not inflate."""
+    return sum(map(len, text.split()))
+
+
+# The regions of a page that are not its content: what _page_chars leaves out.
+_NOT_CONTENT = ("script", "style", "noscript", "template", "nav", "footer", "aside", "select")
+
+
+def _page_chars(tree: HtmlElement) -> int:
+    """The page's visible characters (_chars) outside scripts, navigation, sidebars and footers. lxml's
+    text_content of the body less that of the regions left out: a fifth of the time of an XPath that tests each
+    text node's ancestors, and an eighth of that of trafilatura's html2txt."""
+    body = tree.find(".//body")
+    body = tree if body is None else body
+    total = _chars(body.text_content())
+    for region in body.iter(*_NOT_CONTENT):
+        if not any(outer.tag in _NOT_CONTENT for outer in region.iterancestors()):
+            total -= _chars(region.text_content())
+    return total
+
+
+def _text(tree: HtmlElement, url: str) -> tuple[str, str]:
+    """The article's text and the path that gave it: "fast", or "full" when the fast text was short beside the
+    page and the full pass found more."""
+    text = _document_text(tree, url, FAST_OPTIONS)
+    if _chars(text) >= FULL_PASS_SHARE * _page_chars(tree):
+        return text, "fast"
+    full = _document_text(tree, url, FULL_OPTIONS)
+    return (full, "full") if _chars(full) > _chars(text) else (text, "fast")
 
 
 def extract_article(content: bytes, url: str, content_type: str = "text/html") -> ExtractedArticle:
@@ -137,21 +258,26 @@ def extract_article(content: bytes, url: str, content_type: str = "text/html") -
     tree = trafilatura.load_html(decode_html(content, content_type))
     if tree is None:
         raise ExtractionError("the page could not be parsed as HTML")
-    declared_language = tree.get("lang") or tree.get("xml:lang") or ""  # read before extraction prunes the tree
-    meta = _metadata(tree, url)  # before the extraction, which prunes the tree
-    document = trafilatura.bare_extraction(tree, url=url, **EXTRACT_OPTIONS)  # type: ignore[arg-type]
-    if not isinstance(document, Document):
-        raise ExtractionError("no article text found (nothing extracted)")
-    text = (document.text or "").strip()
+    declared_language = tree.get("lang") or tree.get("xml:lang") or ""
+    declared_code = _LANG.match(declared_language.strip())
+    meta = _metadata(tree, url, declared_code.group(0).lower() if declared_code else None)
+    text, path = _text(tree, url)
     if len(text) < MIN_TEXT_CHARS:
         raise ExtractionError(f"no article text found ({len(text)} characters extracted)")
+    reason = refusal(url, meta.title, text)
+    if reason:
+        raise ExtractionError(reason)
+    language = _language(declared_language, text)
+    published = publication_date(tree, meta.url or url, language)
+    author = clean_author(meta.author or _byline(tree))  # the last reader of the tree: it prunes it
     return ExtractedArticle(
         url=canonical_url(url, meta.url),
         title=meta.title or None,
-        author=meta.author or None,
-        published=_date(meta.date),
-        language=_language(declared_language, text),
+        author=author,
+        published=published,
+        language=language,
         site_name=meta.sitename or None,
         description=meta.description or None,
         text=text,
+        extraction=path,
     )

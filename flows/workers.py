@@ -57,20 +57,25 @@ def extract_in_worker(content: bytes, url: str, content_type: str) -> Extracted:
     return article, relevance, fingerprint(article.text)
 
 
-# A page without a lang attribute, long enough to be an article: extracting it once runs every lazy
-# initialisation on the way (py3langid loads its model, 0.45 s, on its first detection).
+# A page without a lang attribute, long enough to be an article, whose text is short beside the page (a block of
+# links): extracting it once runs every lazy initialisation on the way, the full extraction pass's too
+# (py3langid loads its model, 0.45 s, on its first detection; justext its stop lists, 0.1 s, on its first use).
+_WARM_UP_LINKS = b"".join(
+    b'<li><a href="/section/%d">Another story in the section, number %d</a></li>' % (n, n) for n in range(40)
+)
 _WARM_UP_PAGE = (
     b"<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
     b"<p>The extraction workers read this page once, before their first real one, in the fork server.</p>"
     b"<p>Whatever trafilatura, htmldate and py3langid load on their first call is then loaded once.</p>"
     b"<p>Every worker forked from the server inherits it, instead of loading it again for itself.</p>"
-    b"</article></body></html>"
+    b"</article><div class='more'><ul>" + _WARM_UP_LINKS + b"</ul></div></body></html>"
 )
 
 
 def warm_up() -> Extracted:
-    """Run one extraction, language detection and fingerprint, to load what they load on first use."""
-    return extract_in_worker(_WARM_UP_PAGE, "https://warm-up.invalid/", "text/html")
+    """Run one extraction (both passes), language detection and fingerprint, to load what they load on first
+    use."""
+    return extract_in_worker(_WARM_UP_PAGE, "https://warm-up.invalid/warm-up", "text/html")
 
 
 def extract_many(pages: list[tuple[bytes, str, str]]) -> list[Extracted]:

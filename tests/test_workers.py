@@ -22,3 +22,10 @@ def test_the_fork_server_preload_leaves_the_language_model_loaded() -> None:
     probe = "import flows.worker_preload, py3langid.langid as l; print(l.IDENTIFIER is not None)"
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "True"
+
+
+def test_the_fork_server_preload_runs_the_full_extraction_pass_once() -> None:
+    """The full pass's justext stop lists (0.4 s to build) are built before the workers fork, not in each."""
+    probe = "import flows.worker_preload, trafilatura.external as e; print(bool(e.JT_STOPLIST))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"
