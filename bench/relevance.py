@@ -73,6 +73,8 @@ class Item:
     subcategory: str
     title: str
     text: str
+    group: str = ""  # the feed's site or the article's outlet: cross-validation folds keep a group together
+    key: str = ""  # the item's url or file
 
 
 def _plain(value: str) -> str:
@@ -92,13 +94,31 @@ def load_items() -> list[Item]:
                 row.get("subcategory") or "",
                 row["title"],
                 _plain(row["description"]),
+                "feed:" + _site(row.get("feed") or row.get("url") or ""),
+                row.get("url") or str(row.get("id")),
             )
         )
     with (TOPIC / "articles.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            title, text = _article(TOPIC / "articles" / row["file"])
-            items.append(Item("articles", row["lang"], row["label"], "", title, text))
+            path = TOPIC / "articles" / row["file"]
+            title, text = _article(path)
+            group = "outlet:" + _outlet(path)
+            items.append(Item("articles", row["lang"], row["label"], "", title, text, group, row["file"]))
     return items
+
+
+def _site(url: str) -> str:
+    host = re.sub(r"^[a-z]+://", "", url).split("/")[0].lower()
+    return host.removeprefix("www.").removeprefix("feeds.").removeprefix("rss.")
+
+
+def _outlet(path: Path) -> str:
+    """The publisher a crawl names; else the collection (trends, purenews) or the site in the file name."""
+    match = re.search(r"^publisher:\s*(\S.*?)\s*$", path.read_text(encoding="utf-8"), re.M)
+    if match:
+        return match.group(1)
+    collection, _, rest = path.stem.partition("_")
+    return rest.split("_")[0] if collection == "uagent" else collection
 
 
 def _article(path: Path) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from extractors.learning import Evidence, Model, grams, prior_from_hand_weights
 from extractors.topic import Group, Topic
 
 # Weights of the score's parts, set by reasoning about what makes an item on the topic and then checked on
@@ -43,7 +44,7 @@ DEFAULT_THRESHOLD = 0.5
 PREFILTER_THRESHOLD = 0.1
 # Part of every profile's version: raise it when score() changes what it computes, so that stored scores are
 # known to be stale (the run report then asks for `newsmon rescore`).
-SCORER_VERSION = 2
+SCORER_VERSION = 3
 _SENTENCE = re.compile(r"(?<=[.!?。…])\s+|\n+|(?<=다\.)")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _HANGUL_OR_CJK = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\u3040-\u30ff\u4e00-\u9fff]")
@@ -65,7 +66,8 @@ class TopicProfile:
     seed_vectors: tuple[tuple[str, dict[str, float]], ...]  # (seed id, tf-idf vector)
     idf: dict[str, float]
     threshold: float = DEFAULT_THRESHOLD
-    version: str = ""  # a digest of the definition, the seeds, the threshold and SCORER_VERSION
+    version: str = ""  # a digest of the definition, the seeds, the threshold, the model and SCORER_VERSION
+    model: Model | None = None  # the learned weights; None: the hand weights decide
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,8 @@ def _tfidf(tokens: list[str], idf: dict[str, float]) -> dict[str, float]:
     return {t: v / norm for t, v in vector.items() if v}
 
 
-def profile_for(topic: Topic, threshold: float = DEFAULT_THRESHOLD) -> TopicProfile:
-    """The profile of a topic definition and its seeds, deciding at `threshold`."""
+def profile_for(topic: Topic, threshold: float = DEFAULT_THRESHOLD, model: Model | None = None) -> TopicProfile:
+    """The profile of a topic definition and its seeds, deciding at `threshold` by `model` (None: by hand)."""
     spec = topic.relevance
     return build_profile(
         spec.groups,
@@ -175,6 +177,7 @@ def profile_for(topic: Topic, threshold: float = DEFAULT_THRESHOLD) -> TopicProf
         spec.exclude,
         [(seed.seed_id, seed.text) for seed in topic.seeds],
         threshold,
+        model,
     )
 
 
@@ -185,6 +188,7 @@ def build_profile(
     exclude_terms: Sequence[str],
     seeds: Sequence[tuple[str, str]],
     threshold: float = DEFAULT_THRESHOLD,
+    model: Model | None = None,
 ) -> TopicProfile:
     """`groups`: the sides that must all be named; `seeds`: (id, text) pairs."""
     seed_tokens = [(seed_id, _tokens(text)) for seed_id, text in seeds]
@@ -202,6 +206,7 @@ def build_profile(
         sorted(relation_terms),
         sorted(exclude_terms),
         sorted((seed_id, hashlib.sha256(text.encode()).hexdigest()) for seed_id, text in seeds),
+        model.version if model is not None else None,
     ]
     version = hashlib.sha256(json.dumps(definition, ensure_ascii=False).encode()).hexdigest()[:12]
     return TopicProfile(
@@ -216,6 +221,7 @@ def build_profile(
         idf=idf,
         threshold=threshold,
         version=version,
+        model=model,
     )
 
 
@@ -275,6 +281,30 @@ def _linked(
 
 def score(profile: TopicProfile, title: str | None, text: str | None) -> Relevance:
     """Score a title and a body (a feed summary or an article's text; either may be empty)."""
+    reading = read(profile, title, text)
+    if isinstance(reading, Relevance):
+        return reading
+    return decide(profile, reading)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the score reads in a text where every side is named: the counts, and the evidence a model weighs."""
+
+    terms: tuple[str, ...]
+    nearest: str | None
+    similarity: float
+    meeting: int
+    military: int
+    related: int
+    lead_meets: bool
+    lead_linked: bool
+    evidence: Evidence
+
+
+def read(profile: TopicProfile, title: str | None, text: str | None) -> Reading | Relevance:
+    """The reading of a text, or its final Relevance when a side is missing or an exclusion matches (no
+    weighing can make such a text relevant)."""
     title = (title or "").strip()
     body = (text or "").strip()
     whole = f"{title}\n{body}"
@@ -307,6 +337,8 @@ def score(profile: TopicProfile, title: str | None, text: str | None) -> Relevan
     lead_meets = all(_any_in(starts, 0, lead_end) for starts in side_starts)
     lead_linked = lead_meets and any(_linked(whole, sides, relation_at, b, e, unspaced) for b, e in lead)
     meeting = military = related = naming = 0
+    said: list[str] = [whole[b:e] for b, e in lead]  # the text a model reads: the lead, then sentences naming a side
+    size = sum(map(len, said))
     for index, (begin, end) in enumerate(spans):
         # A short sentence is read with the next one: "Kim arrived. Putin met him at the cosmodrome."
         if end - begin <= 40 and index + 1 < len(spans):
@@ -314,28 +346,70 @@ def score(profile: TopicProfile, title: str | None, text: str | None) -> Relevan
         named = [_any_in(starts, begin, end) for starts in side_starts]
         if any(named):
             naming += 1
+            if index >= len(lead) and size < MAX_EVIDENCE_CHARS:
+                said.append(whole[spans[index][0] : spans[index][1]])
+                size += len(said[-1])
         if all(named):
             meeting += 1
             military += _any_in(military_at, begin, end)
             related += _any_in(relation_at, begin, end)
-    if not meeting:
-        return _apart(profile, terms, nearest, similarity, "the sides are never named together")
     share = meeting / naming if naming else 0.0
-    value = (
-        W_LEAD * (1.0 if lead_linked else LEAD_UNLINKED if lead_meets else 0.0)
-        + W_MILITARY * min(military / 2, 1.0)
-        + W_RELATION * min(related / 2, 1.0)
-        + W_SHARE * min(share * 2, 1.0)
-        + W_SEED * min(similarity / 0.3, 1.0)
+    dense = (
+        1.0 if lead_linked else 0.0,
+        1.0 if lead_meets and not lead_linked else 0.0,
+        min(military / 2, 1.0),
+        min(related / 2, 1.0),
+        min(share * 2, 1.0),
+        min(similarity / 0.3, 1.0),
+        1.0 if meeting else 0.0,
+        min(meeting / 4, 1.0),
+        1.0 if _any_in(military_at, 0, lead_end) else 0.0,
+        1.0 if _any_in(relation_at, 0, lead_end) else 0.0,
     )
-    value = round(min(max(value, 0.0), 1.0), 3)
-    headline = ", linked in the headline" if lead_linked else ", both in the headline" if lead_meets else ""
-    why = (
-        f"{' and '.join(side.name for side in profile.groups)} together in {meeting} sentence(s)"
-        f"{headline}, {military} with a military term, {related} with a relation; "
-        f"closest seed {nearest} ({similarity:.2f})"
-    )
-    return Relevance(value, value >= profile.threshold, terms, nearest, similarity, why, profile.version)
+    evidence = Evidence(dense, grams("\n".join(said)))
+    return Reading(terms, nearest, similarity, meeting, military, related, lead_meets, lead_linked, evidence)
+
+
+# The hand weights of the transparent score, in the order of extractors.learning.DENSE: what a topic without
+# learned parameters decides by, and the prior its first judgments are learned against.
+HAND_WEIGHTS = (W_LEAD, W_LEAD * LEAD_UNLINKED, W_MILITARY, W_RELATION, W_SHARE, W_SEED, 0.0, 0.0, 0.0, 0.0)
+# The prior's logit is HAND_STEEPNESS * (hand score - threshold): a hand score 0.1 above the threshold is
+# then 73% on topic. Set so that the prior's probabilities are neither all near 0.5 nor all near 0 or 1.
+HAND_STEEPNESS = 10.0
+# The model reads the lead and the sentences that name a side, up to this many characters (then stops adding
+# sentences): the rest of a long article is about something else, and reading it would cost time.
+MAX_EVIDENCE_CHARS = 4000
+
+
+def hand_prior(threshold: float = DEFAULT_THRESHOLD) -> Model:
+    """The model of the transparent score: where learning starts for a topic with nothing shipped."""
+    return prior_from_hand_weights(HAND_WEIGHTS, threshold, HAND_STEEPNESS)
+
+
+def decide(profile: TopicProfile, reading: Reading) -> Relevance:
+    """The score of a reading: the learned model's probability where the profile has one, else the hand score."""
+    r = reading
+    if profile.model is not None:
+        value = round(profile.model.probability(r.evidence), 3)
+    elif not r.meeting:
+        return _apart(profile, r.terms, r.nearest, r.similarity, "the sides are never named together")
+    else:
+        hand = sum(w * x for w, x in zip(HAND_WEIGHTS, r.evidence.dense, strict=False))
+        value = round(min(max(hand, 0.0), 1.0), 3)
+    headline = ", linked in the headline" if r.lead_linked else ", both in the headline" if r.lead_meets else ""
+    names = " and ".join(side.name for side in profile.groups)
+    if r.meeting:
+        why = (
+            f"{names} together in {r.meeting} sentence(s){headline}, {r.military} with a military term, "
+            f"{r.related} with a relation; closest seed {r.nearest} ({r.similarity:.2f})"
+        )
+    else:
+        why = f"the sides are never named together; closest seed {r.nearest} ({r.similarity:.2f})"
+    if profile.model is not None:
+        weighed = profile.model.strongest(r.evidence)
+        if weighed:
+            why += "; learned: " + ", ".join(f"{name} {weight:+.1f}" for name, weight in weighed)
+    return Relevance(value, value >= profile.threshold, r.terms, r.nearest, r.similarity, why, profile.version)
 
 
 def _top_terms(matched: Counter[str]) -> tuple[str, ...]:
