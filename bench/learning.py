@@ -64,9 +64,7 @@ def folds(items: Sequence[Item], k: int = FOLDS) -> list[int]:
 def probabilities(profile: TopicProfile, prepared: Prepared, model: Model, indices: Sequence[int]) -> dict[int, float]:
     """The model's score of each item (0 for an item no model can make relevant)."""
     scored = TopicProfile(**{**profile.__dict__, "model": model})
-    return {
-        i: decide(scored, reading).score if (reading := prepared.readings[i]) is not None else 0.0 for i in indices
-    }
+    return {i: decide(scored, reading).score if (reading := prepared.readings[i]) is not None else 0.0 for i in indices}
 
 
 def cross_validated(
@@ -102,7 +100,12 @@ def learning_curve(
                 chosen = rng.sample(train, min(size, len(train)))
                 model = fit(prepared.samples(chosen), prior)
                 scores.update(probabilities(profile, prepared, model, test))
-            f1s.append(tuple(_f1(prepared.items, scores, profile.threshold, s) for s in ("feed_items", "articles")))  # type: ignore[misc]
+            f1s.append(
+                (
+                    _f1(prepared.items, scores, profile.threshold, "feed_items"),
+                    _f1(prepared.items, scores, profile.threshold, "articles"),
+                )
+            )
         curve.append((size, sum(f[0] for f in f1s) / len(f1s), sum(f[1] for f in f1s) / len(f1s)))
     return curve
 

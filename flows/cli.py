@@ -91,10 +91,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     import json
 
     from extractors.feeds import plain_text
-    from extractors.relevance import profile_for, score
+    from extractors.relevance import score
+    from flows.judging import profile_without_writing
 
     settings = load_settings(args.config)
-    profile = profile_for(settings.topic, settings.relevance.threshold)
+    profile = profile_without_writing(settings)
     source = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
     bad = 0
     with source:
@@ -122,15 +123,15 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_rescore(args: argparse.Namespace) -> int:
     """Recompute every article's relevance from the current topic definition, fetching nothing."""
-    from extractors.relevance import profile_for
     from flows.ingest import score_articles
+    from flows.judging import profile
     from warehouse.db import connect
 
     settings = load_settings(args.config)
     con = connect(settings.warehouse_path)
     try:
         before = con.execute("SELECT count(*) FILTER (is_relevant) FROM articles").fetchone()
-        count = score_articles(con, profile_for(settings.topic, settings.relevance.threshold), all_rows=True)
+        count = score_articles(con, profile(settings, con), all_rows=True)
         after = con.execute("SELECT count(*) FILTER (is_relevant) FROM articles").fetchone()
     finally:
         con.close()
@@ -229,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     rescore = sub.add_parser("rescore", parents=[common], help="recompute all relevance scores (no fetching)")
     rescore.set_defaults(func=cmd_rescore)
+
+    from flows.judging import add_parser as add_label_parser
+
+    add_label_parser(sub, common)
     return parser
 
 
