@@ -42,7 +42,7 @@ DENSE = (
 # ~0.3, a long article's evidence of ~1,000 n-grams ~0.03. The scale only sets the regularisation's unit.
 GRAM_SCALE = 1.0
 _WORD = re.compile(r"\w+", re.UNICODE)
-_UNSPACED = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\u3040-\u30ff\u4e00-\u9fff]")
+_UNSPACED_RUN = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\u3040-\u30ff\u4e00-\u9fff]{2,}")
 
 
 @dataclass(frozen=True)
@@ -91,16 +91,15 @@ def _sigmoid(value: float) -> float:
 
 
 def grams(text: str) -> tuple[str, ...]:
-    """The distinct n-grams of a text: lower-cased words and word pairs; in unspaced scripts also character
-    pairs and triples of each word (marked "#"), which find a Korean noun inside its particles."""
+    """The distinct n-grams of a text: lower-cased words and word pairs; in unspaced scripts also the character
+    pairs of each run of such characters (marked "#"), which find a Korean noun inside its
+    particles."""
     words = [w for w in _WORD.findall(text.lower()) if not w.isdigit()]
     found = set(words)
     found.update(f"{a} {b}" for a, b in itertools.pairwise(words))
-    for word in words:
-        if len(word) > 1 and _UNSPACED.search(word):
-            found.update("#" + word[i : i + 2] for i in range(len(word) - 1))
-            found.update("#" + word[i : i + 3] for i in range(len(word) - 2))
-    return tuple(sorted(found))
+    for run in _UNSPACED_RUN.findall(text):
+        found.update("#" + run[i : i + 2] for i in range(len(run) - 1))
+    return tuple(found)
 
 
 def prior_from_hand_weights(weights: Sequence[float], threshold: float, steepness: float) -> Model:
@@ -175,7 +174,8 @@ def fit(
     basis: str = "",
     judgments: int = 0,
 ) -> Model:
-    """Weights that fit `samples`, pulled towards `prior` (an empty sample gives the prior back)."""
+    """Weights that fit `samples`, pulled towards `prior` (an empty sample gives the prior back). The bias is
+    held like the dense weights: a handful of judgments, all off the topic, must not shift every score."""
     if not samples:
         return prior
     import numpy as np
@@ -209,11 +209,12 @@ def fit(
         margin = y * z
         value = float(np.sum(s_weight * np.logaddexp(0.0, -margin)))
         residual = -y * s_weight * np.exp(-np.logaddexp(0.0, margin))  # -y·w·sigmoid(-margin)
-        value += 0.5 * dense_l2 * float(np.sum((wd - centre_d) ** 2))
+        value += 0.5 * dense_l2 * (float(np.sum((wd - centre_d) ** 2)) + (b - prior.bias) ** 2)
         value += 0.5 * gram_l2 * float(np.sum((wg - centre_g) ** 2))
-        grad = np.concatenate(
-            [[residual.sum()], d.T @ residual + dense_l2 * (wd - centre_d), x.T @ residual + gram_l2 * (wg - centre_g)]
-        )
+        grad_b = residual.sum() + dense_l2 * (b - prior.bias)
+        grad_d = d.T @ residual + dense_l2 * (wd - centre_d)
+        grad_g = x.T @ residual + gram_l2 * (wg - centre_g)
+        grad = np.concatenate([[grad_b], grad_d, grad_g])
         return value, grad
 
     start = np.concatenate([[prior.bias], centre_d, centre_g])
