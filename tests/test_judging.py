@@ -6,6 +6,7 @@ The warehouse is a real one, filled by a real pipeline run over pages served on 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,6 @@ from tests.helpers import query, run, write_config
 from tests.site import Route, Site, rss
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.usefixtures("prefect_server")
 
 # Pages on and around the topic: every one names both sides, so that the learned model weighs each of them.
 PAGES = {
@@ -58,18 +58,29 @@ def newsmon(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.fixture(scope="module")
+def stored(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse holding the PAGES as stored, scored articles, made once by a real pipeline run."""
+    made = tmp_path_factory.mktemp("stored")
+    site = Site()
+    try:
+        items = []
+        for key, (title, text) in PAGES.items():
+            site.routes[f"/news/{key}"] = Route(body=_page(title, text))
+            items.append({"title": title, "link": site.url(f"/news/{key}"), "guid": f"urn:{key}"})
+        site.routes["/feed.xml"] = Route(body=rss("Test news", items), content_type="application/rss+xml")
+        run(write_config(made, [site.url("/feed.xml")]))
+    finally:
+        site.close()
+    assert len(query(made, "SELECT url FROM articles WHERE url LIKE '%/news/%'")) == len(PAGES)
+    return made / "wh.duckdb"
+
+
 @pytest.fixture
-def warehouse(site: Site, tmp_path: Path) -> Path:
-    """A config whose warehouse holds the PAGES as stored, scored articles."""
-    items = []
-    for key, (title, text) in PAGES.items():
-        site.routes[f"/news/{key}"] = Route(body=_page(title, text))
-        items.append({"title": title, "link": site.url(f"/news/{key}"), "guid": f"urn:{key}"})
-    site.routes["/feed.xml"] = Route(body=rss("Test news", items), content_type="application/rss+xml")
-    config = write_config(tmp_path, [site.url("/feed.xml")])
-    run(config)
-    assert len(query(tmp_path, "SELECT url FROM articles WHERE url LIKE '%/news/%'")) == len(PAGES)
-    return config
+def warehouse(stored: Path, tmp_path: Path) -> Path:
+    """A config whose warehouse is a fresh copy of the stored one."""
+    shutil.copy(stored, tmp_path / "wh.duckdb")
+    return write_config(tmp_path, [])
 
 
 def _url(tmp_path: Path, key: str) -> str:
@@ -105,7 +116,7 @@ def test_labelling_a_file_takes_the_good_lines_and_names_the_bad_ones(warehouse:
         + "\n"
         + '{"title": "Russia and North Korea", "label": "maybe"}\n'
         + "{broken\n"
-        + json.dumps({"title": "Moscow and Pyongyang open a flight route", "url": "https://a.example/f", "label": "off"})
+        + json.dumps({"title": "Moscow and Pyongyang open flights", "url": "https://a.example/f", "label": "off"})
         + "\n",
         encoding="utf-8",
     )
@@ -154,17 +165,22 @@ def test_judgments_move_a_score_and_survive_a_rescore(warehouse: Path, tmp_path:
     assert treaty == [(True,)]  # what the judgments did not speak of stays as it was
 
 
-def test_a_later_judgment_of_the_same_article_wins(warehouse: Path, tmp_path: Path) -> None:
-    url = _url(tmp_path, "shells")
-    for label in ("off", "on", "off", "on"):
-        assert newsmon("label", "--config", str(warehouse), url, label).returncode == 0
-    rows = query(tmp_path, "SELECT label FROM judgments ORDER BY judged_at")
-    assert [row[0] for row in rows] == ["off", "on", "off", "on"]
-    from warehouse.db import connect
-    from warehouse.judgments import latest_judgments
+def test_a_later_judgment_of_the_same_article_wins(tmp_path: Path) -> None:
+    """A changed mind adds a row (the history stays) and is the judgment in force; a repeat adds nothing."""
+    from datetime import UTC, datetime, timedelta
 
+    from warehouse.db import connect
+    from warehouse.judgments import Judgment, add_judgments, latest_judgments
+
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    labels = ["off", "on", "on", "off", "on"]
     con = connect(tmp_path / "wh.duckdb")
     try:
-        assert [(j.what, j.label) for j in latest_judgments(con)] == [(url, "on")]
+        for minute, label in enumerate(labels):
+            when = start + timedelta(minutes=minute)
+            add_judgments(con, [Judgment("https://a.example/x", label, "ana", when, "T", "text", "url")])
+        rows = con.execute("SELECT label FROM judgments ORDER BY judged_at").fetchall()
+        assert [row[0] for row in rows] == ["off", "on", "off", "on"]  # the repeated "on" added nothing
+        assert [(j.what, j.label) for j in latest_judgments(con)] == [("https://a.example/x", "on")]
     finally:
         con.close()
