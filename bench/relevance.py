@@ -233,14 +233,15 @@ def main() -> int:
             f"of {other} (half the outlets, both ways round): F1 on the other half {before:.3f} -> {after:.3f} "
             f"({after - before:+.3f})"
         )
-    _speed(profile_for(load_topic(), model=shipped_model()), items, score)
+    shipped = profile_for(load_topic(), model=shipped_model())
+    _speed(shipped, items, score)
     feed_items = [item for item in items if item.set == "feed_items"]
-    skipped = [item for item in feed_items if score(hand, item.title, item.text).score < PREFILTER_THRESHOLD]
+    skipped = [item for item in feed_items if learned[index[id(item)]] < PREFILTER_THRESHOLD]
     lost = sum(item.label == "on" for item in skipped)
     on_total = sum(item.label == "on" for item in feed_items)
     print(
         f"prefilter ([topic] prefilter = true) on feed items: {len(skipped)} of {len(feed_items)} pages not "
-        f"fetched ({len(skipped) / len(feed_items):.0%}), {lost} of {on_total} on-topic items lost"
+        f"fetched ({len(skipped) / len(feed_items):.0%}), {lost} of {on_total} on-topic items lost (cross-validated)"
     )
     if args.json:
         args.json.write_text(json.dumps({k: v[:3] for k, v in ours.items()}, indent=2) + "\n", encoding="utf-8")
