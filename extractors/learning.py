@@ -149,9 +149,10 @@ class Sample:
     weight: float = 1.0
 
 
-# Regularisation, chosen by cross-validation grouped by feed and outlet on ../shared/data/topic
-# (bench/relevance.py --tune prints the grid): the dense weights are few and transfer across outlets, so they
-# may move freely; n-gram weights are many and overfit, so they are held near their prior.
+# Regularisation, chosen by cross-validation grouped by feed site and outlet on ../shared/data/topic (the
+# figures of bench/relevance.py; the values tried are in docs/relevance.md): the dense weights are few and
+# transfer across outlets, so they may move more; n-gram weights are many and overfit, so they are held nearer
+# their prior.
 DENSE_L2 = 0.3
 GRAM_L2 = 1.0
 # An on-topic judgment weighs this much more than an off-topic one: the analyst would rather read one story
