@@ -69,6 +69,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from flows.alerts import digest
 
     config = str(settings.config_path) if settings.config_path else None
+    from flows.feedback import start as start_feedback
+
+    feedback = start_feedback(settings)  # [feedback]: the endpoint of the alert e-mails' judging links
+    if feedback is not None:
+        print(f"newsmon serve: judging links answered at {settings.feedback.host}:{settings.feedback.port}")
     deployments = [
         ingest.to_deployment(
             name="newsmon-ingest", interval=timedelta(minutes=minutes), parameters={"config": config, "quiet": True}

@@ -71,6 +71,17 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class FeedbackSettings:
+    """Judging links in alert e-mails and the endpoint that takes them (flows/feedback.py); off by default."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # the address `newsmon serve` listens on for the links
+    port: int = 8765
+    base_url: str = ""  # how recipients reach it, e.g. https://newsmon.example.org (a proxy in front)
+    max_age_days: int = 30  # a link older than this records nothing
+
+
+@dataclass(frozen=True)
 class Settings:
     warehouse_path: Path
     feeds: tuple[FeedSpec, ...]
@@ -81,6 +92,7 @@ class Settings:
     alerts: AlertSettings | None = None  # None: no [alerts] section, no mail (alerts wait in the outbox)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     config_path: Path | None = None
+    feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -95,6 +107,7 @@ _SECTIONS: dict[str, Any] = {
     "topic": TopicSettings,
     "alerts": AlertSettings,
     "smtp": SmtpSettings,
+    "feedback": FeedbackSettings,
 }
 _ALIASES = {"from": "from_"}
 
@@ -212,4 +225,12 @@ def load_settings(path: str | Path | None = None) -> Settings:
         alerts=_alerts(data["alerts"]) if "alerts" in data else None,
         smtp=_smtp(data.get("smtp", {})),
         config_path=config_path.resolve(),
+        feedback=_feedback(data.get("feedback", {})),
     )
+
+
+def _feedback(raw: Any) -> FeedbackSettings:
+    feedback: FeedbackSettings = _section(FeedbackSettings, "feedback", raw)
+    if feedback.enabled and not feedback.base_url.startswith(("http://", "https://")):
+        raise ConfigError("[feedback] base_url must be the http(s) address recipients open the links at")
+    return feedback

@@ -72,3 +72,8 @@ def article_for_judgment(con: duckdb.DuckDBPyConnection, url: str) -> tuple[str 
 def articles_texts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None, str]]:
     """(url, title, text) of every stored article: what a rescore would read."""
     return con.execute("SELECT url, title, coalesce(text, '') FROM articles ORDER BY url").fetchall()
+
+
+def token_used(con: duckdb.DuckDBPyConnection, nonce: str) -> bool:
+    """Whether an e-mail link's token (by its nonce) recorded a judgment already."""
+    return con.execute("SELECT count(*) FROM judgments WHERE source = ?", [f"email:{nonce}"]).fetchone() != (0,)
