@@ -197,6 +197,13 @@ def cmd_label(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     who = args.who or getpass.getuser()
     now = datetime.now(UTC)
+    if args.label is None and "://" in args.target:
+        print(
+            f"newsmon label: say whether {args.target} is on or off the topic: `newsmon label URL on|off`",
+            file=sys.stderr,
+        )
+        return 1
+    bad: list[str] = []
     con = connect(settings.warehouse_path)
     try:
         if args.label is not None:
@@ -210,7 +217,7 @@ def cmd_label(args: argparse.Namespace) -> int:
             if article is None:
                 print(f"newsmon label: no stored article at {url}", file=sys.stderr)
                 return 1
-            new, bad = [Judgment(url, label, who, now, article[0], article[1], "url")], list[str]()
+            new = [Judgment(url, label, who, now, article[0], article[1], "url")]
         else:
             lines = Path(args.target).read_text(encoding="utf-8").splitlines()
             new, bad = judgments_from_file(lines, who, now, f"file:{Path(args.target).name}")
