@@ -27,6 +27,7 @@ class Story:
     why: str | None
     terms: tuple[str, ...]
     copies: tuple[tuple[str | None, str], ...]  # (source, url) of syndicated copies
+    feedback: tuple[str, str] | None = None  # the "on topic" and "not on topic" links, signed for the recipient
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ def render_text(digest: Digest) -> str:
         lines.append(f"   Why: {_why(story)}")
         if story.copies:
             lines.append("   Also in: " + "; ".join(f"{one_line(s) or 'unknown'} <{u}>" for s, u in story.copies))
+        if story.feedback:
+            lines.append(f"   On topic: {story.feedback[0]}")
+            lines.append(f"   Not on topic: {story.feedback[1]}")
         lines.append("")
     lines += ["--", digest.footer]
     return "\n".join(lines) + "\n"
@@ -116,6 +120,12 @@ def _card(story: Story) -> str:
     if story.copies:
         links = ", ".join(f'<a href="{e(u)}" style="color:#4b5563">{e(one_line(s) or u)}</a>' for s, u in story.copies)
         copies = f'<p style="{_CSS["copies"]}">Also in: {links}</p>'
+    if story.feedback:
+        on, off = (e(url) for url in story.feedback)
+        copies += (
+            f'<p style="{_CSS["copies"]}"><a href="{on}" style="color:#4b5563">On topic</a> · '
+            f'<a href="{off}" style="color:#4b5563">Not on topic</a></p>'
+        )
     return (
         f'<div style="{_CSS["card"]}">'
         f'<h2 style="{_CSS["h2"]}"><a href="{e(story.url)}" style="{_CSS["link"]}">{title}</a></h2>'

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from extractors.learning import Evidence, Model, grams, prior_from_hand_weights
 from extractors.topic import Group, Topic
 
 # Weights of the score's parts, set by reasoning about what makes an item on the topic and then checked on
@@ -43,7 +44,7 @@ DEFAULT_THRESHOLD = 0.5
 PREFILTER_THRESHOLD = 0.1
 # Part of every profile's version: raise it when score() changes what it computes, so that stored scores are
 # known to be stale (the run report then asks for `newsmon rescore`).
-SCORER_VERSION = 2
+SCORER_VERSION = 3
 _SENTENCE = re.compile(r"(?<=[.!?。…])\s+|\n+|(?<=다\.)")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _HANGUL_OR_CJK = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\u3040-\u30ff\u4e00-\u9fff]")
@@ -65,7 +66,8 @@ class TopicProfile:
     seed_vectors: tuple[tuple[str, dict[str, float]], ...]  # (seed id, tf-idf vector)
     idf: dict[str, float]
     threshold: float = DEFAULT_THRESHOLD
-    version: str = ""  # a digest of the definition, the seeds, the threshold and SCORER_VERSION
+    version: str = ""  # a digest of the definition, the seeds, the threshold, the model and SCORER_VERSION
+    model: Model | None = None  # the learned weights; None: the hand weights decide
 
 
 @dataclass(frozen=True)
@@ -95,9 +97,15 @@ class Terms:
     inside: re.Pattern[str] | None  # Hangul and CJK terms
     expressions: re.Pattern[str] | None  # `re:` terms, run on every text
 
-    def finditer(self, text: str, *, unspaced: bool) -> list[re.Match[str]]:
-        patterns = [self.words, self.expressions] + ([self.inside] if unspaced else [])
-        found = [match for pattern in patterns if pattern is not None for match in pattern.finditer(text)]
+    def finditer(
+        self, text: str, *, unspaced: bool, ranges: Sequence[tuple[int, int]] | None = None
+    ) -> list[re.Match[str]]:
+        """The matches in text, in order; with `ranges`, only those starting inside one of the (begin, end)."""
+        patterns = [p for p in (self.words, self.expressions, self.inside if unspaced else None) if p is not None]
+        if ranges is None:
+            found = [match for pattern in patterns for match in pattern.finditer(text)]
+        else:  # a look-behind still sees the text before `begin`: a word start is one in the whole text
+            found = [m for p in patterns for b, e in ranges for m in p.finditer(text, b, e)]
         return sorted(found, key=lambda m: m.start())
 
     def search(self, text: str) -> re.Match[str] | None:
@@ -165,8 +173,8 @@ def _tfidf(tokens: list[str], idf: dict[str, float]) -> dict[str, float]:
     return {t: v / norm for t, v in vector.items() if v}
 
 
-def profile_for(topic: Topic, threshold: float = DEFAULT_THRESHOLD) -> TopicProfile:
-    """The profile of a topic definition and its seeds, deciding at `threshold`."""
+def profile_for(topic: Topic, threshold: float = DEFAULT_THRESHOLD, model: Model | None = None) -> TopicProfile:
+    """The profile of a topic definition and its seeds, deciding at `threshold` by `model` (None: by hand)."""
     spec = topic.relevance
     return build_profile(
         spec.groups,
@@ -175,6 +183,7 @@ def profile_for(topic: Topic, threshold: float = DEFAULT_THRESHOLD) -> TopicProf
         spec.exclude,
         [(seed.seed_id, seed.text) for seed in topic.seeds],
         threshold,
+        model,
     )
 
 
@@ -185,6 +194,7 @@ def build_profile(
     exclude_terms: Sequence[str],
     seeds: Sequence[tuple[str, str]],
     threshold: float = DEFAULT_THRESHOLD,
+    model: Model | None = None,
 ) -> TopicProfile:
     """`groups`: the sides that must all be named; `seeds`: (id, text) pairs."""
     seed_tokens = [(seed_id, _tokens(text)) for seed_id, text in seeds]
@@ -202,6 +212,7 @@ def build_profile(
         sorted(relation_terms),
         sorted(exclude_terms),
         sorted((seed_id, hashlib.sha256(text.encode()).hexdigest()) for seed_id, text in seeds),
+        model.version if model is not None else None,
     ]
     version = hashlib.sha256(json.dumps(definition, ensure_ascii=False).encode()).hexdigest()[:12]
     return TopicProfile(
@@ -216,6 +227,7 @@ def build_profile(
         idf=idf,
         threshold=threshold,
         version=version,
+        model=model,
     )
 
 
@@ -233,10 +245,16 @@ def _spans(title: str, body: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _mentions(terms: Terms, text: str, found: Counter[str], unspaced: bool) -> list[tuple[int, int]]:
+def _mentions(
+    terms: Terms,
+    text: str,
+    found: Counter[str],
+    unspaced: bool,
+    ranges: Sequence[tuple[int, int]] | None = None,
+) -> list[tuple[int, int]]:
     """(start, end) of each match, in order; counts the matched terms into `found`."""
     mentions = []
-    for match in terms.finditer(text, unspaced=unspaced):
+    for match in terms.finditer(text, unspaced=unspaced, ranges=ranges):
         mentions.append(match.span())
         found[match.group(0).lower()] += 1
     return mentions
@@ -247,6 +265,21 @@ def _side_mentions(side: Side, text: str, found: Counter[str], unspaced: bool) -
     if mentions and side.aliases is not None:
         mentions = sorted(mentions + _mentions(side.aliases, text, found, unspaced))
     return mentions
+
+
+def _any_named(side_starts: list[list[int]], span: tuple[int, int]) -> bool:
+    return any(_any_in(starts, span[0], span[1]) for starts in side_starts)
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching (begin, end) ranges joined, in order."""
+    out: list[tuple[int, int]] = []
+    for begin, end in sorted(ranges):
+        if out and begin <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((begin, end))
+    return out
 
 
 def _any_in(starts: list[int], begin: int, end: int) -> bool:
@@ -275,8 +308,32 @@ def _linked(
 
 def score(profile: TopicProfile, title: str | None, text: str | None) -> Relevance:
     """Score a title and a body (a feed summary or an article's text; either may be empty)."""
+    reading = read(profile, title, text)
+    if isinstance(reading, Relevance):
+        return reading
+    return decide(profile, reading)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the score reads in a text where every side is named: the counts, and the evidence a model weighs."""
+
+    terms: tuple[str, ...]
+    nearest: str | None
+    similarity: float
+    meeting: int
+    military: int
+    related: int
+    lead_meets: bool
+    lead_linked: bool
+    evidence: Evidence
+
+
+def read(profile: TopicProfile, title: str | None, text: str | None) -> Reading | Relevance:
+    """The reading of a text, or its final Relevance when a side is missing or an exclusion matches (no
+    weighing can make such a text relevant)."""
     title = (title or "").strip()
-    body = (text or "").strip()
+    body = (text or "").strip()[:MAX_READ_CHARS]
     whole = f"{title}\n{body}"
     matched: Counter[str] = Counter()
     unspaced = _HANGUL_OR_CJK.search(whole) is not None
@@ -297,45 +354,102 @@ def score(profile: TopicProfile, title: str | None, text: str | None) -> Relevan
     if missing:  # most texts of a general feed: the rest of the reading cannot change the outcome
         return _apart(profile, _top_terms(matched), nearest, similarity, f"does not name {' or '.join(missing)}")
     side_starts = [[m[0] for m in mentions] for mentions in sides]
-    military_at = [m[0] for m in _mentions(profile.context, whole, matched, unspaced)]
-    relation_at = [m[0] for m in _mentions(profile.relation, whole, matched, unspaced)]
-    terms = _top_terms(matched)
-
     spans = _spans(title, body)
     lead = spans[: 2 if title else 1]  # the title and the first sentence
     lead_end = lead[-1][1] if lead else len(whole)
-    lead_meets = all(_any_in(starts, 0, lead_end) for starts in side_starts)
-    lead_linked = lead_meets and any(_linked(whole, sides, relation_at, b, e, unspaced) for b, e in lead)
-    meeting = military = related = naming = 0
+    # The sentences that name a side (a short one read with the next: "Kim arrived. Putin met him at the
+    # cosmodrome."), and which of them name every side: the military and relation terms count only there and in
+    # the lead, so they are looked for only there (on a long article, a fraction of the text).
+    reading: list[tuple[int, int, bool]] = []
     for index, (begin, end) in enumerate(spans):
-        # A short sentence is read with the next one: "Kim arrived. Putin met him at the cosmodrome."
         if end - begin <= 40 and index + 1 < len(spans):
             end = spans[index + 1][1]
         named = [_any_in(starts, begin, end) for starts in side_starts]
         if any(named):
-            naming += 1
-        if all(named):
+            reading.append((begin, end, all(named)))
+    ranges = _merged([(0, lead_end)] + [(b, e) for b, e, _ in reading])
+    military_at = [m[0] for m in _mentions(profile.context, whole, matched, unspaced, ranges)]
+    relation_at = [m[0] for m in _mentions(profile.relation, whole, matched, unspaced, ranges)]
+    terms = _top_terms(matched)
+
+    lead_meets = all(_any_in(starts, 0, lead_end) for starts in side_starts)
+    lead_linked = lead_meets and any(_linked(whole, sides, relation_at, b, e, unspaced) for b, e in lead)
+    meeting = military = related = 0
+    naming = len(reading)
+    for begin, end, meets in reading:
+        if meets:
             meeting += 1
             military += _any_in(military_at, begin, end)
             related += _any_in(relation_at, begin, end)
-    if not meeting:
-        return _apart(profile, terms, nearest, similarity, "the sides are never named together")
+    # The text a model reads: the lead, then the sentences naming a side, up to MAX_EVIDENCE_CHARS.
+    said = [whole[b:e] for b, e in lead]
+    size = sum(map(len, said))
+    for begin, end in (span for span in spans[len(lead) :] if _any_named(side_starts, span)):
+        if size >= MAX_EVIDENCE_CHARS:
+            break
+        said.append(whole[begin:end])
+        size += end - begin
     share = meeting / naming if naming else 0.0
-    value = (
-        W_LEAD * (1.0 if lead_linked else LEAD_UNLINKED if lead_meets else 0.0)
-        + W_MILITARY * min(military / 2, 1.0)
-        + W_RELATION * min(related / 2, 1.0)
-        + W_SHARE * min(share * 2, 1.0)
-        + W_SEED * min(similarity / 0.3, 1.0)
+    dense = (
+        1.0 if lead_linked else 0.0,
+        1.0 if lead_meets and not lead_linked else 0.0,
+        min(military / 2, 1.0),
+        min(related / 2, 1.0),
+        min(share * 2, 1.0),
+        min(similarity / 0.3, 1.0),
+        1.0 if meeting else 0.0,
+        min(meeting / 4, 1.0),
+        1.0 if _any_in(military_at, 0, lead_end) else 0.0,
+        1.0 if _any_in(relation_at, 0, lead_end) else 0.0,
     )
-    value = round(min(max(value, 0.0), 1.0), 3)
-    headline = ", linked in the headline" if lead_linked else ", both in the headline" if lead_meets else ""
-    why = (
-        f"{' and '.join(side.name for side in profile.groups)} together in {meeting} sentence(s)"
-        f"{headline}, {military} with a military term, {related} with a relation; "
-        f"closest seed {nearest} ({similarity:.2f})"
-    )
-    return Relevance(value, value >= profile.threshold, terms, nearest, similarity, why, profile.version)
+    evidence = Evidence(dense, grams("\n".join(said)))
+    return Reading(terms, nearest, similarity, meeting, military, related, lead_meets, lead_linked, evidence)
+
+
+# The hand weights of the transparent score, in the order of extractors.learning.DENSE: what a topic without
+# learned parameters decides by, and the prior its first judgments are learned against.
+HAND_WEIGHTS = (W_LEAD, W_LEAD * LEAD_UNLINKED, W_MILITARY, W_RELATION, W_SHARE, W_SEED, 0.0, 0.0, 0.0, 0.0)
+# The prior's logit is HAND_STEEPNESS * (hand score - threshold): a hand score 0.1 above the threshold is
+# then 73% on topic. Set so that the prior's probabilities are neither all near 0.5 nor all near 0 or 1.
+HAND_STEEPNESS = 10.0
+# The score reads the first this many characters of a text: a news story says what it is about before that (the
+# shared sample's articles: median 2,200 characters, 2 of 56 longer, both off the topic), and the 48,000
+# characters of the longest took as long to read as 100 ordinary ones.
+MAX_READ_CHARS = 12_000
+# The model reads the lead and the sentences that name a side, up to this many characters (then stops adding
+# sentences): the rest of a long article is about something else, and reading it would cost time.
+MAX_EVIDENCE_CHARS = 2500
+
+
+def hand_prior(threshold: float = DEFAULT_THRESHOLD) -> Model:
+    """The model of the transparent score: where learning starts for a topic with nothing shipped."""
+    return prior_from_hand_weights(HAND_WEIGHTS, threshold, HAND_STEEPNESS)
+
+
+def decide(profile: TopicProfile, reading: Reading) -> Relevance:
+    """The score of a reading: the learned model's probability where the profile has one, else the hand score."""
+    r = reading
+    if profile.model is not None:
+        value = round(profile.model.probability(r.evidence), 3)
+    elif not r.meeting:
+        return _apart(profile, r.terms, r.nearest, r.similarity, "the sides are never named together")
+    else:
+        hand = sum(w * x for w, x in zip(HAND_WEIGHTS, r.evidence.dense, strict=False))
+        value = round(min(max(hand, 0.0), 1.0), 3)
+    headline = ", linked in the headline" if r.lead_linked else ", both in the headline" if r.lead_meets else ""
+    names = " and ".join(side.name for side in profile.groups)
+    if r.meeting:
+        why = (
+            f"{names} together in {r.meeting} sentence(s){headline}, {r.military} with a military term, "
+            f"{r.related} with a relation; closest seed {r.nearest} ({r.similarity:.2f})"
+        )
+    else:
+        why = f"the sides are never named together; closest seed {r.nearest} ({r.similarity:.2f})"
+    if profile.model is not None:
+        weighed = profile.model.strongest(r.evidence)
+        if weighed:
+            why += "; learned: " + ", ".join(f"{name} {weight:+.1f}" for name, weight in weighed)
+    return Relevance(value, value >= profile.threshold, r.terms, r.nearest, r.similarity, why, profile.version)
 
 
 def _top_terms(matched: Counter[str]) -> tuple[str, ...]:
@@ -354,7 +468,10 @@ def _apart(
 def _nearest_seed(profile: TopicProfile, text: str) -> tuple[str | None, float]:
     if not profile.seed_vectors:
         return None, 0.0
-    vector = _tfidf(_tokens(text), profile.idf)
+    idf = profile.idf
+    # Only the seeds' words have a weight (idf): the others are dropped before counting, which is what makes
+    # this cheap on a long text (the vector and its norm are the same as over every token).
+    vector = _tfidf([t for t in _WORD.findall(text.lower()) if t in idf], idf)
     best_id, best = None, 0.0
     for seed_id, seed in profile.seed_vectors:
         similarity = sum(w * seed.get(t, 0.0) for t, w in vector.items())

@@ -15,6 +15,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from extractors.alert_email import Digest, build_message
+from flows.feedback import with_links
 from flows.settings import PASSWORD_ENV, AlertSettings, Settings, SmtpSettings, load_settings
 from warehouse import store
 from warehouse.db import connect
@@ -91,7 +92,7 @@ def send_pending(
                     domain = alerts.from_.rsplit("@", 1)[-1] or "newsmon.local"
                     digest = Digest(
                         topic=settings.topic.name,
-                        stories=tuple(stories),
+                        stories=tuple(with_links(settings, recipient, stories, datetime.now(UTC))),
                         sender=alerts.from_,
                         recipient=recipient,
                         message_id=f"<{uuid.uuid4()}@{domain}>",

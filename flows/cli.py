@@ -69,6 +69,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from flows.alerts import digest
 
     config = str(settings.config_path) if settings.config_path else None
+    from flows.feedback import start as start_feedback
+
+    feedback = start_feedback(settings)  # [feedback]: the endpoint of the alert e-mails' judging links
+    if feedback is not None:
+        print(f"newsmon serve: judging links answered at {settings.feedback.host}:{settings.feedback.port}")
     deployments = [
         ingest.to_deployment(
             name="newsmon-ingest", interval=timedelta(minutes=minutes), parameters={"config": config, "quiet": True}
@@ -91,10 +96,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     import json
 
     from extractors.feeds import plain_text
-    from extractors.relevance import profile_for, score
+    from extractors.relevance import score
+    from flows.judging import profile_without_writing
 
     settings = load_settings(args.config)
-    profile = profile_for(settings.topic, settings.relevance.threshold)
+    profile = profile_without_writing(settings)
     source = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
     bad = 0
     with source:
@@ -122,15 +128,15 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_rescore(args: argparse.Namespace) -> int:
     """Recompute every article's relevance from the current topic definition, fetching nothing."""
-    from extractors.relevance import profile_for
     from flows.ingest import score_articles
+    from flows.judging import profile
     from warehouse.db import connect
 
     settings = load_settings(args.config)
     con = connect(settings.warehouse)
     try:
         before = con.execute("SELECT count(*) FILTER (is_relevant) FROM articles").fetchone()
-        count = score_articles(con, profile_for(settings.topic, settings.relevance.threshold), all_rows=True)
+        count = score_articles(con, profile(settings, con), all_rows=True)
         after = con.execute("SELECT count(*) FILTER (is_relevant) FROM articles").fetchone()
     finally:
         con.close()
@@ -233,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     from flows.analyst import add_parsers as add_analyst_parsers
 
     add_analyst_parsers(sub, common)
+    from flows.judging import add_parser as add_label_parser
+
+    add_label_parser(sub, common)
     return parser
 
 

@@ -21,8 +21,9 @@ from prefect.utilities.annotations import quote
 from extractors.duplicates import fingerprint, is_copy
 from extractors.feeds import FeedParseError, parse_feed
 from extractors.polling import next_poll_at
-from extractors.relevance import PREFILTER_THRESHOLD, TopicProfile, profile_for, score
+from extractors.relevance import PREFILTER_THRESHOLD, TopicProfile, score
 from extractors.urls import host_of
+from flows import judging
 from flows.alerts import send_alerts
 from flows.fetching import Fetcher, FetchError, RefusedAddress, Response
 from flows.report import Progress, RunReport
@@ -307,7 +308,7 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
         report.seeds_loaded = store.add_seeds(con, run_id, _now(), settings.topic.seeds)
         fingerprint_articles(con)  # seeds first: a fetched copy of a seed is then marked as such
         _poll(con, settings, run_id, report, force)
-        profile = profile_for(settings.topic, settings.relevance.threshold)
+        profile = judging.profile(settings, con)  # the shipped parameters and the analyst's judgments
         _ingest_pages(con, settings, run_id, report, progress, profile)
         score_articles(con, profile)
         report.scored_otherwise = store.scored_otherwise(con, profile.version)

@@ -73,6 +73,17 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class FeedbackSettings:
+    """Judging links in alert e-mails and the endpoint that takes them (flows/feedback.py); off by default."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # the address `newsmon serve` listens on for the links
+    port: int = 8765
+    base_url: str = ""  # how recipients reach it, e.g. https://newsmon.example.org (a proxy in front)
+    max_age_days: int = 30  # a link older than this records nothing
+
+
+@dataclass(frozen=True)
 class Settings:
     warehouse_path: Path
     feeds: tuple[FeedSpec, ...]
@@ -85,6 +96,7 @@ class Settings:
     config_path: Path | None = None
     warehouse_catalog: str | None = None  # None: the embedded SQLite catalog; else a DuckLake catalog string
     warehouse_data_path: str | None = None  # None: <path>/data
+    feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -105,6 +117,7 @@ _SECTIONS: dict[str, Any] = {
     "topic": TopicSettings,
     "alerts": AlertSettings,
     "smtp": SmtpSettings,
+    "feedback": FeedbackSettings,
 }
 _ALIASES = {"from": "from_"}
 
@@ -233,4 +246,12 @@ def load_settings(path: str | Path | None = None) -> Settings:
         config_path=config_path.resolve(),
         warehouse_catalog=catalog,
         warehouse_data_path=data_path,
+        feedback=_feedback(data.get("feedback", {})),
     )
+
+
+def _feedback(raw: Any) -> FeedbackSettings:
+    feedback: FeedbackSettings = _section(FeedbackSettings, "feedback", raw)
+    if feedback.enabled and not feedback.base_url.startswith(("http://", "https://")):
+        raise ConfigError("[feedback] base_url must be the http(s) address recipients open the links at")
+    return feedback

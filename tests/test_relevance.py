@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from bench import learning
 from bench.relevance import evaluate, keyword_baseline, load_items
-from extractors.relevance import TopicProfile, profile_for, score
+from extractors.learning import fit, from_json
+from extractors.relevance import TopicProfile, hand_prior, profile_for, score
 from extractors.topic import TopicError, parse_topic
+from flows.judging import SHIPPED_MODEL, shipped_model
 from flows.settings import load_topic, seed_texts
 
 BASELINE = Path(__file__).parent / "baselines" / "relevance.json"
@@ -23,13 +26,26 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def profile() -> TopicProfile:
+    """The profile newsmon scores with: the topic and the shipped learned parameters."""
+    return profile_for(load_topic(), model=shipped_model())
+
+
+@pytest.fixture(scope="module")
+def hand() -> TopicProfile:
+    """The transparent score's hand weights alone: where a topic without learned parameters starts."""
     return profile_for(load_topic())
 
 
-def test_quality_does_not_fall_below_the_pinned_baseline(profile: TopicProfile) -> None:
-    """A change may raise these figures (then update the baseline file), never silently lower them."""
+def test_quality_does_not_fall_below_the_pinned_baseline(hand: TopicProfile) -> None:
+    """Cross-validated figures (folds by feed site and article outlet, as bench/relevance.py prints them): a
+    change may raise them (then update the baseline with `python -m bench.relevance --json FILE`), never
+    silently lower them."""
     items = load_items()
-    figures = evaluate(items, lambda item: score(profile, item.title, item.text).is_relevant)
+    prepared = learning.prepare(hand, items)
+    prior = hand_prior(hand.threshold)
+    scores = learning.cross_validated(hand, prepared, learning.folds(items), lambda samples: fit(samples, prior))
+    index = {id(item): i for i, item in enumerate(items)}
+    figures = evaluate(items, lambda item: scores[index[id(item)]] >= hand.threshold)
     pinned = json.loads(BASELINE.read_text(encoding="utf-8"))
     for name, (precision, recall, f1) in pinned.items():
         got = figures[name]
@@ -152,3 +168,31 @@ def test_a_profile_version_names_its_definition() -> None:
     changed = replace(topic, relevance=replace(topic.relevance, groups=groups))
     assert profile_for(changed).version != version
     assert score(profile_for(topic), "North Korea sends shells to Russia", "").scored_with == version
+
+
+def test_the_shipped_parameters_are_what_the_rebuild_command_learns(hand: TopicProfile) -> None:
+    """seeds/relevance_model.json is rebuilt by `python -m bench.relevance --fit-shipped`; a rebuild on another
+    machine may differ in the last digits, never in a decision."""
+    items = load_items()
+    refit = learning.fit_shipped(hand, learning.prepare(hand, items))
+    shipped = from_json(SHIPPED_MODEL.read_text(encoding="utf-8"))
+    assert max(abs(a - b) for a, b in zip(refit.dense, shipped.dense, strict=True)) < 0.01
+    ours, theirs = profile_for(load_topic(), model=refit), profile_for(load_topic(), model=shipped)
+    for item in items:
+        assert score(ours, item.title, item.text).is_relevant == score(theirs, item.title, item.text).is_relevant
+    assert all(len(gram.split()) <= 2 for gram in shipped.grams)  # weights of words and word pairs, no texts
+
+
+def test_the_learned_score_says_which_evidence_weighed_most(profile: TopicProfile) -> None:
+    result = score(profile, "North Korea ships artillery shells to Russia", "Pyongyang sent the munitions by rail.")
+    assert "learned: " in result.why
+    assert "Russia and North Korea together" in result.why
+    assert result.scored_with == profile.version != profile_for(load_topic()).version
+
+
+def test_a_topic_without_shipped_parameters_starts_from_its_hand_weights(tmp_path: Path) -> None:
+    assert shipped_model(tmp_path / "none.json") is None
+    hand = profile_for(load_topic())
+    starting = profile_for(load_topic(), model=hand_prior(hand.threshold))
+    for title in ("North Korea sends troops to Russia", "Putin gifts Kim Jong Un a limousine"):
+        assert score(starting, title, "").is_relevant == score(hand, title, "").is_relevant

@@ -122,6 +122,9 @@ def attach_statements(spec: WarehouseSpec, *, read_only: bool) -> list[str]:
     """The SQL that makes a bare DuckDB session (any client of this DuckDB version) see the warehouse."""
     catalog_extension = "sqlite_scanner" if spec.embedded else "postgres_scanner"
     options = [f"DATA_PATH '{spec.data}'"] + (["READ_ONLY"] if read_only else [])
+    if spec.embedded and spec.data_path is None:
+        # The embedded lake's data lives in its own directory, wherever that has been moved or copied to.
+        options.append("OVERRIDE_DATA_PATH true")
     return [
         f"LOAD '{extension_path('ducklake')}'",
         f"LOAD '{extension_path(catalog_extension)}'",
