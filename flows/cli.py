@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from flows.analysis_cli import add_analysis_commands
 from flows.settings import ConfigError, Settings, load_settings
 from warehouse.db import WarehouseError
 
@@ -229,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rescore = sub.add_parser("rescore", parents=[common], help="recompute all relevance scores (no fetching)")
     rescore.set_defaults(func=cmd_rescore)
+    add_analysis_commands(sub, common)
     return parser
 
 

@@ -102,7 +102,12 @@ def serve(site: Site) -> list[str]:
     for item in articles:
         site.routes[item.path] = Route(body=page(item.title, item.text, item.outlet, item.language))
         feeds.setdefault(item.language, []).append(
-            {"title": item.title, "link": site.url(item.path), "guid": item.file, "pubDate": format_datetime(item.published)}
+            {
+                "title": item.title,
+                "link": site.url(item.path),
+                "guid": item.file,
+                "pubDate": format_datetime(item.published),
+            }
         )
     by_file = {item.file: item for item in articles}
     for number, (file, outlet) in enumerate(COPIES):

@@ -137,7 +137,8 @@ LEFT JOIN recent r ON r.feed_url = f.url
 LEFT JOIN stored s ON s.feed_url = f.url;
 
 -- The search index (warehouse/search.py), kept current after each run by index_new_articles: only articles not
--- yet in search_docs are tokenised (extractors/tokens.py) and added, so a run costs what it adds.
+-- yet in search_docs are tokenised (extractors/tokens.py) and added, so a run costs what it adds. Articles are
+-- never edited once stored, so an indexed article stays right.
 -- One row per indexed article.
 CREATE TABLE search_docs (
     doc        INTEGER NOT NULL,   -- the article's number in the index (max + 1 at each addition)
@@ -145,6 +146,7 @@ CREATE TABLE search_docs (
     language   VARCHAR,            -- articles.language at indexing time
     day        DATE,               -- UTC day of publication, else of first sight
     length     INTEGER NOT NULL,   -- tokens in the title (counted twice) and the text: BM25's document length
+    first_seen_at TIMESTAMPTZ NOT NULL,  -- articles.first_seen_at: the watermark of the next update
     indexed_at TIMESTAMPTZ NOT NULL
 );
 

@@ -1,0 +1,134 @@
+"""The search index (BM25 over search_docs and search_terms) and the analyst's macros.
+
+The index is plain tables, not DuckDB's fts extension: `PRAGMA create_fts_index` rebuilds everything each time
+(and cannot run on DuckLake), and its tokeniser keeps nothing of Korean. `index_new_articles` adds only the
+articles not yet indexed; ranking is computed in SQL at query time (warehouse/sql/macros.sql).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from extractors.tokens import document_terms, probes, query_words, term_id
+
+SQL = importlib.resources.files("warehouse") / "sql"
+INDEX_BATCH = 2_000  # articles tokenised per insert: bounds the memory of a first indexing of a big warehouse
+
+_TERMS = pa.schema([("doc", pa.int32()), ("term", pa.uint64()), ("tf", pa.uint16())])
+_DOCS = pa.schema(
+    [
+        ("doc", pa.int32()),
+        ("url", pa.string()),
+        ("language", pa.string()),
+        ("day", pa.date32()),
+        ("length", pa.int32()),
+        ("first_seen_at", pa.timestamp("us", tz="UTC")),
+        ("indexed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def define_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Register the query tokeniser and create the analyst's macros, for this connection only."""
+    for name, function, arguments, returns in (
+        ("newsmon_query_words", query_words, ["VARCHAR", "VARCHAR"], "VARCHAR[][]"),
+        ("newsmon_probes", probes, ["VARCHAR"], "VARCHAR[]"),
+    ):
+        with contextlib.suppress(duckdb.InvalidInputException):  # not registered yet
+            con.remove_function(name)
+        con.create_function(name, function, arguments, returns, null_handling="special")  # type: ignore[call-overload]
+    con.execute((SQL / "macros.sql").read_text(encoding="utf-8"))
+
+
+def _new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool) -> list[tuple[Any, ...]]:
+    # Articles are stored in time order: those seen at or after the newest indexed one sit in the table's last
+    # row groups, which the scan alone reads (min/max statistics), so the anti-join stays small as it grows.
+    # everything=True checks every article (after a restore, or a clock that went back).
+    mark = None if everything else con.execute("SELECT max(first_seen_at) FROM search_docs").fetchone()
+    since = mark[0] if mark else None
+    return con.execute(
+        "SELECT a.url, a.title, a.text, a.language, coalesce(a.published_at, a.first_seen_at)::DATE, a.first_seen_at"
+        " FROM articles a"
+        " WHERE ($since IS NULL OR a.first_seen_at >= $since)"
+        " AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.url = a.url"
+        "  AND ($since IS NULL OR d.first_seen_at >= $since))"
+        " ORDER BY a.first_seen_at, a.url",
+        {"since": since},
+    ).fetchall()
+
+
+def index_new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool = False) -> int:
+    """Add the articles that are not in the search index yet; returns how many."""
+    rows = _new_articles(con, everything=everything)
+    if not rows:
+        return 0
+    top = con.execute("SELECT coalesce(max(doc), 0) FROM search_docs").fetchone()
+    next_doc = int(top[0]) + 1 if top else 1
+    now = datetime.now(UTC)
+    for start in range(0, len(rows), INDEX_BATCH):
+        docs: dict[str, list[Any]] = {name: [] for name in _DOCS.names}
+        terms: dict[str, list[int]] = {"doc": [], "term": [], "tf": []}
+        for url, title, text, language, day, first_seen in rows[start : start + INDEX_BATCH]:
+            counts, length = document_terms(title, text, language)
+            for name, value in zip(_DOCS.names, (next_doc, url, language, day, length, first_seen, now), strict=True):
+                docs[name].append(value)
+            terms["doc"].extend([next_doc] * len(counts))
+            terms["term"].extend(term_id(term) for term in counts)
+            terms["tf"].extend(min(tf, 65_535) for tf in counts.values())
+            next_doc += 1
+        doc_batch = pa.Table.from_pydict(docs, schema=_DOCS)  # noqa: F841  (read by name below)
+        term_batch = pa.Table.from_pydict(terms, schema=_TERMS)  # noqa: F841
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("INSERT INTO search_terms SELECT * FROM term_batch")
+            con.execute("INSERT INTO search_docs BY NAME SELECT * FROM doc_batch")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Result:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+def _result(relation: duckdb.DuckDBPyConnection) -> Result:
+    columns = [d[0] for d in relation.description or []]
+    return Result(columns, relation.fetchall())
+
+
+def search(
+    con: duckdb.DuckDBPyConnection,
+    query: str,
+    *,
+    language: str | None = None,
+    since: date | None = None,
+    limit: int = 20,
+) -> Result:
+    """Ranked articles for `query` (BM25), with a snippet; the macros must be defined on `con`."""
+    return _result(
+        con.execute(
+            "SELECT * FROM search_articles($q, lang := $lang, since := $since, lim := $lim)",
+            {"q": query, "lang": language, "since": since, "lim": limit},
+        )
+    )
+
+
+def term_trends(con: duckdb.DuckDBPyConnection, terms: list[str]) -> Result:
+    """Per day and term: the articles using it and their outlets."""
+    return _result(con.execute("SELECT * FROM term_trends($terms)", {"terms": terms}))
+
+
+def first_reports(con: duckdb.DuckDBPyConnection, term: str, limit: int = 10) -> Result:
+    """The outlets that used `term` first, with their first article using it."""
+    return _result(con.execute("SELECT * FROM first_reports($term, lim := $lim)", {"term": term, "lim": limit}))
