@@ -27,6 +27,7 @@ _DOCS = pa.schema(
         ("doc", pa.int32()),
         ("url", pa.string()),
         ("language", pa.string()),
+        ("is_seed", pa.bool_()),
         ("day", pa.date32()),
         ("length", pa.int32()),
         ("first_seen_at", pa.timestamp("us", tz="UTC")),
@@ -54,7 +55,8 @@ def _new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool) -> list[t
     mark = None if everything else con.execute("SELECT max(first_seen_at) FROM search_docs").fetchone()
     since = mark[0] if mark else None
     return con.execute(
-        "SELECT a.url, a.title, a.text, a.language, coalesce(a.published_at, a.first_seen_at)::DATE, a.first_seen_at"
+        "SELECT a.url, a.title, a.text, a.language, a.is_seed, coalesce(a.published_at, a.first_seen_at)::DATE,"
+        " a.first_seen_at"
         " FROM articles a"
         " WHERE ($since IS NULL OR a.first_seen_at >= $since)"
         " AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.url = a.url"
@@ -75,9 +77,10 @@ def index_new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool = Fal
     for start in range(0, len(rows), INDEX_BATCH):
         docs: dict[str, list[Any]] = {name: [] for name in _DOCS.names}
         terms: dict[str, list[int]] = {"doc": [], "term": [], "tf": []}
-        for url, title, text, language, day, first_seen in rows[start : start + INDEX_BATCH]:
+        for url, title, text, language, is_seed, day, first_seen in rows[start : start + INDEX_BATCH]:
             counts, length = document_terms(title, text, language)
-            for name, value in zip(_DOCS.names, (next_doc, url, language, day, length, first_seen, now), strict=True):
+            values = (next_doc, url, language, is_seed, day, length, first_seen, now)
+            for name, value in zip(_DOCS.names, values, strict=True):
                 docs[name].append(value)
             terms["doc"].extend([next_doc] * len(counts))
             terms["term"].extend(term_id(term) for term in counts)

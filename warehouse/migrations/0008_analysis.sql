@@ -144,6 +144,7 @@ CREATE TABLE search_docs (
     doc        INTEGER NOT NULL,   -- the article's number in the index (max + 1 at each addition)
     url        VARCHAR NOT NULL,   -- articles.url
     language   VARCHAR,            -- articles.language at indexing time
+    is_seed    BOOLEAN NOT NULL,   -- a seed document: indexed, but not among search results
     day        DATE,               -- UTC day of publication, else of first sight
     length     INTEGER NOT NULL,   -- tokens in the title (counted twice) and the text: BM25's document length
     first_seen_at TIMESTAMPTZ NOT NULL,  -- articles.first_seen_at: the watermark of the next update

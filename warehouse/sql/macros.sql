@@ -20,7 +20,8 @@ CREATE OR REPLACE TEMP MACRO newsmon_snippet(body, probes, width := 180) AS
 
 -- BM25 ranking (k1 = 1.2, b = 0.75) over the index. words: per query word, the terms that count as it (an
 -- article scores a word by its best-scoring spelling); lang: only articles in that language; since: only
--- articles of that day or later; lim: how many rows.
+-- articles of that day or later; lim: how many rows. Seed documents are indexed (they count in the statistics)
+-- but never returned.
 CREATE OR REPLACE TEMP MACRO search_words(words, probes, lang := NULL, since := NULL, lim := 20) AS TABLE
 WITH q AS (
     SELECT DISTINCT word, md5_number_upper(unnest(spellings)) AS term
@@ -31,7 +32,7 @@ hits AS (SELECT t.doc, q.word, t.term, t.tf FROM search_terms t JOIN q ON q.term
 df AS (SELECT term, count(*) AS df FROM hits GROUP BY term),
 docs AS (
     SELECT doc, length FROM search_docs
-    WHERE (lang IS NULL OR language = lang) AND (since IS NULL OR day >= CAST(since AS DATE))
+    WHERE NOT is_seed AND (lang IS NULL OR language = lang) AND (since IS NULL OR day >= CAST(since AS DATE))
 ),
 per_word AS (
     SELECT h.doc, h.word,
