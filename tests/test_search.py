@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -153,7 +154,7 @@ def test_search_ranks_with_a_snippet_and_filters_by_language_and_day(analyst: du
     top = dict(zip(result.columns, result.rows[0], strict=True))
     assert "kursk" in top["snippet"].lower() and top["url"].endswith("kursk-operation-ukraine-says")
     assert {row[6] for row in search(analyst, "Triều Tiên", language="vi").rows} == {"vi"}
-    assert all(row[5].isoformat() >= "2025-01-01" for row in search(analyst, "Russia", since="2025-01-01").rows)
+    assert all(row[5].isoformat() >= "2025-01-01" for row in search(analyst, "Russia", since=date(2025, 1, 1)).rows)
     in_sql = analyst.sql("SELECT url FROM search_articles('Kursk', lim := 5)").fetchall()
     assert [row[0] for row in in_sql] == [row[-1] for row in result.rows]
     assert not [row for row in search(analyst, "Putin", limit=50).rows if row[-1].startswith("urn:newsmon:seed")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -22,7 +23,7 @@ def analyst(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBP
     con.close()
 
 
-def one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple:  # type: ignore[type-arg]
+def one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
     row = con.execute(sql).fetchone()
     assert row is not None
     return row
@@ -50,7 +51,8 @@ def test_daily_volume_adds_up_to_the_articles(analyst: duckdb.DuckDBPyConnection
     )
     day = one(
         analyst,
-        "SELECT articles, stories, outlets, on_topic_share FROM daily_volume WHERE day = '2025-12-27' AND language = 'ko'",
+        "SELECT articles, stories, outlets, on_topic_share FROM daily_volume"
+        " WHERE day = '2025-12-27' AND language = 'ko'",
     )
     assert day == (4, 4, 4, 1.0)  # four Korean outlets on the New Year greetings, all on the topic
 
