@@ -145,17 +145,29 @@ CREATE TABLE search_docs (
     url        VARCHAR NOT NULL,   -- articles.url
     language   VARCHAR,            -- articles.language at indexing time
     is_seed    BOOLEAN NOT NULL,   -- a seed document: indexed, but not among search results
-    day        DATE,               -- UTC day of publication, else of first sight
+    source     VARCHAR,            -- articles.source: term_trends and first_reports count outlets from here
+    seen_at    TIMESTAMPTZ NOT NULL,  -- publication, else first sight (articles.published_at, first_seen_at)
+    day        DATE NOT NULL,      -- seen_at's UTC day
     length     INTEGER NOT NULL,   -- tokens in the title (counted twice) and the text: BM25's document length
     first_seen_at TIMESTAMPTZ NOT NULL,  -- articles.first_seen_at: the watermark of the next update
     indexed_at TIMESTAMPTZ NOT NULL
 );
 
--- One row per indexed article and distinct term. term is the first 8 bytes of the MD5 of the token as an
+-- One row per indexed article and distinct term, kept sorted by term up to the last compaction: a lookup then
+-- reads only the row groups whose min/max statistics hold its terms (DuckDB's zone maps, Parquet's row-group
+-- statistics on DuckLake), plus the unsorted tail that runs appended since (see warehouse/search.py). term is the first 8 bytes of the MD5 of the token as an
 -- unsigned little-endian number: DuckDB's md5_number_upper(token), the same in Python (tokens.term_id).
 -- Integers keep the postings small and their scan fast; md5 keeps them stable across DuckDB versions.
 CREATE TABLE search_terms (
     doc   INTEGER NOT NULL,        -- search_docs.doc
     term  UBIGINT NOT NULL,        -- md5_number_upper(token)
     tf    USMALLINT NOT NULL       -- occurrences: each in the title counts twice
+);
+
+-- One row per compaction of search_terms (rewritten sorted by term): postings of docs up to through_doc are in
+-- term order. No row: never compacted.
+CREATE TABLE search_compactions (
+    through_doc  INTEGER NOT NULL,   -- the highest search_docs.doc sorted in
+    postings     BIGINT NOT NULL,    -- rows of search_terms after the compaction
+    compacted_at TIMESTAMPTZ NOT NULL
 );

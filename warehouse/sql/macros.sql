@@ -67,7 +67,7 @@ SELECT * FROM search_words(newsmon_query_words(query, lang), newsmon_probes(quer
     lim := lim);
 
 -- The indexed articles that contain every word of a term (each word in any of its spellings), per term.
--- terms: STRUCT(term VARCHAR, words VARCHAR[][])[], as term_trends and first_reports build it.
+-- terms: STRUCT(term VARCHAR, words VARCHAR[][])[], as term_articles builds it.
 CREATE OR REPLACE TEMP MACRO term_docs_words(terms) AS TABLE
 WITH wanted AS (SELECT unnest(terms, recursive := false) AS t),
 spelled AS (
@@ -80,21 +80,31 @@ matched AS (
     FROM search_terms i JOIN spelled s ON s.id = i.term
     GROUP BY s.term, i.doc
 )
-SELECT m.term, d.url
-FROM matched m JOIN needed n ON n.term = m.term JOIN search_docs d ON d.doc = m.doc
-WHERE m.words = n.n;
+SELECT m.term, m.doc FROM matched m JOIN needed n ON n.term = m.term WHERE m.words = n.n;
 
 -- The fetched articles (copies included, seeds not) that use each term, with their outlet and time (of
--- publication, else of first sight).
+-- publication, else of first sight). A term of several words is a phrase: it must also stand in the title or
+-- the text as written, lowercase or capitalised, with single spaces (checked on the articles that have all its
+-- words; a case-folding or regular-expression check costs 5-25 times more on long texts, bench/analysis.py).
 CREATE OR REPLACE TEMP MACRO term_articles(terms) AS TABLE
-SELECT m.term, a.url, a.title, a.source, a.language, a.is_relevant,
-    coalesce(a.published_at, a.first_seen_at) AS seen
-FROM term_docs_words(list_transform(terms, t -> {'term': t, 'words': newsmon_query_words(t, NULL)})) m
-JOIN articles a ON a.url = m.url
--- a term of several words is a phrase: its words must also stand together, as written
-WHERE NOT a.is_seed
-    AND (NOT contains(m.term, ' ')
-         OR contains(nfc_normalize(lower(coalesce(a.title, '') || ' ' || a.text)), nfc_normalize(lower(m.term))));
+WITH found AS (
+    SELECT m.term, d.doc, d.url, d.source, d.language, d.seen_at AS seen
+    FROM term_docs_words(list_transform(terms, t -> {'term': t, 'words': newsmon_query_words(t, NULL)})) m
+    JOIN search_docs d ON d.doc = m.doc
+    WHERE NOT d.is_seed
+),
+spellings AS (
+    SELECT DISTINCT term, unnest([term, lower(term), upper(term[1]) || lower(term[2:])]) AS written
+    FROM found WHERE contains(term, ' ')
+),
+phrases AS (
+    SELECT DISTINCT f.term, f.doc
+    FROM found f JOIN articles a ON a.url = f.url JOIN spellings s ON s.term = f.term
+    WHERE contains(a.text, s.written) OR contains(coalesce(a.title, ''), s.written)
+)
+SELECT term, url, source, language, seen FROM found WHERE NOT contains(term, ' ')
+UNION ALL
+SELECT f.term, f.url, f.source, f.language, f.seen FROM found f JOIN phrases p ON p.term = f.term AND p.doc = f.doc;
 
 -- term_trends(['Kursk', 'Article 4', '파병']): per day and term, the articles using the term and their outlets.
 CREATE OR REPLACE TEMP MACRO term_trends(terms) AS TABLE
@@ -108,11 +118,10 @@ ORDER BY day, term;
 CREATE OR REPLACE TEMP MACRO first_reports(term, lim := 10) AS TABLE
 WITH used AS (SELECT * FROM term_articles([term])),
 firsts AS (
-    SELECT source, count(*) AS articles, arg_min(url, (seen, url)) AS url
-    FROM used GROUP BY source
+    SELECT source, count(*) AS articles, arg_min(url, (seen, url)) AS url, min(seen) AS seen
+    FROM used GROUP BY source ORDER BY seen, url LIMIT lim
 )
-SELECT row_number() OVER (ORDER BY u.seen, u.url) AS rank, u.seen AS published_at, f.source, u.title, u.language,
-    u.is_relevant, f.articles, u.url
-FROM firsts f JOIN used u ON u.url = f.url
-ORDER BY u.seen, u.url
-LIMIT lim;
+SELECT row_number() OVER (ORDER BY f.seen, f.url) AS rank, f.seen AS published_at, f.source, a.title, a.language,
+    a.is_relevant, f.articles, f.url
+FROM firsts f JOIN articles a ON a.url = f.url
+ORDER BY f.seen, f.url;
