@@ -122,8 +122,7 @@ STOP_WORDS = {
 }
 
 _CJK = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
-_IS_CJK = re.compile(rf"[{_CJK}]")
+_TOKEN = re.compile(rf"([{_CJK}]+)|([^\W_{_CJK}]+)")  # (CJK run, "") or ("", word)
 
 
 @lru_cache(maxsize=8)
@@ -141,9 +140,9 @@ def _bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
-def _pieces(text: str) -> list[tuple[str, bool]]:
-    """(piece, is_cjk) in text order: words, and runs of CJK characters."""
-    return [(m.group(), bool(_IS_CJK.match(m.group()))) for m in _TOKEN.finditer(normalise(text))]
+def _pieces(text: str) -> list[tuple[str, str]]:
+    """(CJK run, "") or ("", word) in text order."""
+    return _TOKEN.findall(normalise(text))
 
 
 def _keep(word: str) -> bool:
@@ -156,11 +155,11 @@ def tokens(text: str, language: str | None) -> list[str]:
     algorithm = STEMMED.get(language or "")
     found: list[str] = []
     words: list[str] = []
-    for piece, cjk in _pieces(text):
+    for cjk, word in _pieces(text):
         if cjk:
-            found.extend(_bigrams(piece))
-        elif _keep(piece) and piece not in stop:
-            words.append(piece)
+            found.extend(_bigrams(cjk))
+        elif _keep(word) and word not in stop:
+            words.append(word)
     if algorithm is not None:
         words = _stemmer(algorithm).stemWords(words)
     return found + words
@@ -181,9 +180,9 @@ def query_words(query: str, language: str | None = None) -> list[list[str]]:
     Function words are dropped unless the query has nothing else."""
     languages = [language] if language else [None, *STEMMED]
     words: list[list[str]] = []
-    for piece, cjk in _pieces(query):
+    for cjk, piece in _pieces(query):
         if cjk:
-            words.extend([gram] for gram in _bigrams(piece))
+            words.extend([gram] for gram in _bigrams(cjk))
             continue
         if not _keep(piece):
             continue
@@ -198,7 +197,7 @@ def query_words(query: str, language: str | None = None) -> list[list[str]]:
         if spellings:
             words.append(spellings)
     if not words and query.strip():
-        return [[piece] for piece, _ in _pieces(query)]
+        return [[cjk or word] for cjk, word in _pieces(query)]
     return words
 
 
@@ -206,8 +205,8 @@ def probes(query: str) -> list[str]:
     """Lowercase strings to look for in an article's text when cutting a snippet: the query's words as
     written, then their stems, then its CJK runs."""
     found: list[str] = []
-    for piece, _ in _pieces(query):
-        found.append(piece)
+    for cjk, word in _pieces(query):
+        found.append(cjk or word)
     for spellings in query_words(query):
         found.extend(s for s in spellings if len(s) >= 3)
     return list(dict.fromkeys(found))

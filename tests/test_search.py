@@ -16,7 +16,7 @@ from tests.helpers import run
 from tests.topic_warehouse import copy_of_topic_warehouse, topic_warehouse
 from warehouse.analysis import open_for_analysis
 from warehouse.db import connect
-from warehouse.search import first_reports, index_new_articles, search, term_trends
+from warehouse.search import compact_index, define_macros, first_reports, index_new_articles, search, term_trends
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -187,5 +187,23 @@ def test_each_run_indexes_only_its_new_articles(tmp_path: Path, tmp_path_factory
     con = connect(tmp_path / "wh.duckdb")
     try:
         assert con.execute("SELECT count(*), count(DISTINCT url) FROM search_docs").fetchone() == (indexed[0],) * 2
+    finally:
+        con.close()
+
+
+def test_compacting_the_index_sorts_it_and_changes_no_result(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    copy_of_topic_warehouse(tmp_path_factory.mktemp("topic"), tmp_path)
+    con = connect(tmp_path / "wh.duckdb")
+    try:
+        define_macros(con)
+        before = [search(con, query).rows for query in ("Kursk troops", "파병", "Triều Tiên")]
+        postings = con.execute("SELECT count(*) FROM search_terms").fetchone()
+        assert compact_index(con) == (postings[0] if postings else -1)
+        assert [search(con, query).rows for query in ("Kursk troops", "파병", "Triều Tiên")] == before
+        terms = [row[0] for row in con.execute("SELECT term FROM search_terms").fetchall()]
+        assert terms == sorted(terms)
+        assert con.execute("SELECT through_doc FROM search_compactions").fetchall() == [(63,)]
     finally:
         con.close()

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from extractors.tokens import document_terms, probes, query_words, term_id
+from extractors.tokens import document_terms, probes, query_words
 
 SQL = importlib.resources.files("warehouse") / "sql"
 # Articles seen this long before the newest indexed one are checked again (and skipped when indexed): a run's
@@ -31,7 +31,7 @@ INDEX_BATCH = 2_000
 COMPACT_FRACTION = 0.2
 COMPACT_MIN_DOCS = 5_000  # articles tokenised per insert: bounds the memory of a first indexing of a big warehouse
 
-_TERMS = pa.schema([("doc", pa.int32()), ("term", pa.uint64()), ("tf", pa.uint16())])
+_TERMS = pa.schema([("doc", pa.int32()), ("term", pa.string()), ("tf", pa.uint16())])
 _DOCS = pa.schema(
     [
         ("doc", pa.int32()),
@@ -92,7 +92,7 @@ def index_new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool = Fal
     now = datetime.now(UTC)
     for start in range(0, len(rows), INDEX_BATCH):
         docs: dict[str, list[Any]] = {name: [] for name in _DOCS.names}
-        terms: dict[str, list[int]] = {"doc": [], "term": [], "tf": []}
+        terms: dict[str, list[Any]] = {"doc": [], "term": [], "tf": []}
         for url, title, text, language, is_seed, source, seen, first_seen in rows[start : start + INDEX_BATCH]:
             counts, length = document_terms(title, text, language)
             day = seen.astimezone(UTC).date()
@@ -100,14 +100,17 @@ def index_new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool = Fal
             for name, value in zip(_DOCS.names, values, strict=True):
                 docs[name].append(value)
             terms["doc"].extend([next_doc] * len(counts))
-            terms["term"].extend(term_id(term) for term in counts)
+            terms["term"].extend(counts)
             terms["tf"].extend(min(tf, 65_535) for tf in counts.values())
             next_doc += 1
         doc_batch = pa.Table.from_pydict(docs, schema=_DOCS)  # noqa: F841  (read by name below)
         term_batch = pa.Table.from_pydict(terms, schema=_TERMS)  # noqa: F841
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute("INSERT INTO search_terms SELECT * FROM term_batch ORDER BY term")
+            # the term's number is computed here, vectorised (tokens.term_id is the same in Python)
+            con.execute(
+                "INSERT INTO search_terms SELECT doc, md5_number_upper(term) AS id, tf FROM term_batch ORDER BY id"
+            )
             con.execute("INSERT INTO search_docs BY NAME SELECT * FROM doc_batch")
             con.execute("COMMIT")
         except BaseException:

@@ -26,16 +26,34 @@ WHERE is_relevant AND duplicate_of IS NULL AND NOT is_seed;
 -- fetched copies of a seed form a story of their own, led by the first one seen (copy_of_seed names the
 -- seed). Replaces 0003's view, which listed the seeds as stories.
 CREATE OR REPLACE VIEW stories AS
-WITH members AS (
-    SELECT
-        url, title, source, published_at, first_seen_at, language, relevance, relevance_why, is_relevant,
-        coalesce(duplicate_of, url) AS story_key,
-        -- the lead: the original itself when it is no seed, else the first copy seen
-        row_number() OVER (
-            PARTITION BY coalesce(duplicate_of, url) ORDER BY url <> coalesce(duplicate_of, url), first_seen_at, url
-        ) AS place
+WITH copies AS (
+    -- the stored copies (3% of articles or so), numbered within their original: only they need sorting
+    SELECT url, source, first_seen_at, duplicate_of,
+        row_number() OVER (PARTITION BY duplicate_of ORDER BY first_seen_at, url) AS place
     FROM articles
-    WHERE NOT is_seed
+    WHERE duplicate_of IS NOT NULL AND NOT is_seed
+),
+seeds AS (SELECT url, seed_id FROM articles WHERE is_seed),
+leads AS (
+    SELECT url, url AS story_key, NULL::VARCHAR AS copy_of_seed, title, source, published_at, first_seen_at,
+        language, relevance, relevance_why
+    FROM articles
+    WHERE is_relevant AND duplicate_of IS NULL AND NOT is_seed
+    UNION ALL
+    SELECT a.url, c.duplicate_of AS story_key, s.seed_id AS copy_of_seed, a.title, a.source, a.published_at,
+        a.first_seen_at, a.language, a.relevance, a.relevance_why
+    FROM copies c JOIN seeds s ON s.url = c.duplicate_of JOIN articles a ON a.url = c.url
+    WHERE c.place = 1 AND a.is_relevant
+),
+folded AS (
+    SELECT
+        duplicate_of AS story_key,
+        count(*) AS copies,
+        list(source ORDER BY first_seen_at, url) AS copy_sources,
+        list(url ORDER BY first_seen_at, url) AS copy_urls
+    FROM copies
+    WHERE place > 1 OR duplicate_of NOT IN (SELECT url FROM seeds)
+    GROUP BY duplicate_of
 )
 SELECT
     l.url,                  -- the story's lead article: the original, or the first copy seen of a seed
@@ -47,15 +65,12 @@ SELECT
     l.language,
     l.relevance,            -- the lead's score
     l.relevance_why,        -- why the lead was judged on the topic
-    s.seed_id AS copy_of_seed,  -- the seed document this story copies; NULL: none
-    count(c.url) AS copies, -- other stored articles carrying the same text (0: none)
-    list(c.source ORDER BY c.first_seen_at, c.url) FILTER (WHERE c.url IS NOT NULL) AS copy_sources,  -- NULL: none
-    list(c.url ORDER BY c.first_seen_at, c.url) FILTER (WHERE c.url IS NOT NULL) AS copy_urls         -- NULL: none
-FROM members l
-LEFT JOIN members c ON c.story_key = l.story_key AND c.place > 1
-LEFT JOIN articles s ON s.url = l.story_key AND s.is_seed
-WHERE l.place = 1 AND l.is_relevant
-GROUP BY ALL;
+    l.copy_of_seed,         -- the seed document this story copies; NULL: none
+    coalesce(f.copies, 0) AS copies,  -- other stored articles carrying the same text (0: none)
+    f.copy_sources,         -- their outlets, first seen first; NULL: none
+    f.copy_urls             -- their urls, in the same order; NULL: none
+FROM leads l
+LEFT JOIN folded f ON f.story_key = l.story_key;
 
 -- Coverage per day and language: how much came in, how much of it was on the topic.
 CREATE OR REPLACE VIEW daily_volume AS
