@@ -31,7 +31,7 @@ INDEX_BATCH = 2_000
 COMPACT_FRACTION = 0.2
 COMPACT_MIN_DOCS = 5_000  # articles tokenised per insert: bounds the memory of a first indexing of a big warehouse
 
-_TERMS = pa.schema([("doc", pa.int32()), ("term", pa.string()), ("tf", pa.uint16())])
+_TERMS = pa.schema([("doc", pa.int32()), ("term", pa.string()), ("tf", pa.int64())])
 _DOCS = pa.schema(
     [
         ("doc", pa.int32()),
@@ -101,7 +101,7 @@ def index_new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool = Fal
                 docs[name].append(value)
             terms["doc"].extend([next_doc] * len(counts))
             terms["term"].extend(counts)
-            terms["tf"].extend(min(tf, 65_535) for tf in counts.values())
+            terms["tf"].extend(counts.values())
             next_doc += 1
         doc_batch = pa.Table.from_pydict(docs, schema=_DOCS)  # noqa: F841  (read by name below)
         term_batch = pa.Table.from_pydict(terms, schema=_TERMS)  # noqa: F841
@@ -109,7 +109,8 @@ def index_new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool = Fal
         try:
             # the term's number is computed here, vectorised (tokens.term_id is the same in Python)
             con.execute(
-                "INSERT INTO search_terms SELECT doc, md5_number_upper(term) AS id, tf FROM term_batch ORDER BY id"
+                "INSERT INTO search_terms SELECT doc, md5_number_upper(term) AS id, least(tf, 65535) FROM term_batch"
+                " ORDER BY id"
             )
             con.execute("INSERT INTO search_docs BY NAME SELECT * FROM doc_batch")
             con.execute("COMMIT")
