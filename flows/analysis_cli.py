@@ -14,7 +14,7 @@ from flows.settings import load_settings
 # The report's key terms when none are given: the topic's turning points, in its languages (topic.toml's
 # description names them: the Kursk region, the treaty's Article 4; 파병 is "dispatch of troops").
 REPORT_TERMS = ("Kursk", "쿠르스크", "Article 4", "파병", "Triều Tiên")
-EXIT_OK = 0
+EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def _cell(value: Any, width: int) -> str:
@@ -101,11 +101,16 @@ def cmd_first(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
     from warehouse.analysis import run_sql
 
     con = _open(args)
     try:
         print(run_sql(con, args.query, max_rows=args.max_rows), end="")
+    except duckdb.Error as exc:
+        print(f"newsmon sql: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     finally:
         con.close()
     return EXIT_OK

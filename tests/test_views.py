@@ -100,6 +100,8 @@ def test_the_analysts_commands(
     assert main(["sql", "SELECT count(*) AS kursk FROM search_articles('Kursk')", "--config", config]) == 0
     drawn = [line.strip("│ ") for line in capsys.readouterr().out.splitlines()]
     assert "kursk" in drawn and "3" in drawn  # DuckDB's box drawing: the column, then its one value
+    assert main(["sql", "SELECT nothing FROM nowhere", "--config", config]) == 1
+    assert "nowhere" in capsys.readouterr().err
     assert main(["index", "--config", config]) == 0
     assert capsys.readouterr().out.startswith("0 articles added")
 
