@@ -23,7 +23,7 @@ from functools import lru_cache
 import Stemmer
 
 STEMMED = {"en": "english", "de": "german"}  # ISO 639-1 → Snowball algorithm
-TITLE_WEIGHT = 2  # a title word counts as often as this many words of the text
+TITLE_WEIGHT = 2  # a title word counts as often as this many words of the text (a usual choice, not tuned)
 # Function words dropped before stemming: they carry no topic and make up a third of an English text's tokens.
 STOP_WORDS = {
     "en": frozenset(
