@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from flows.analysis_cli import render_rows
 from flows.settings import load_settings
 from warehouse.analyst import QueryError, run_query
 from warehouse.db import attach_statements
@@ -54,6 +55,8 @@ def render(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> str:
         writer.writerow(columns)
         writer.writerows([[_plain(v) for v in row] for row in rows])
         return out.getvalue()
+    if fmt == "table":  # aligned for wide (CJK) characters too
+        return render_rows(columns, rows, MAX_CELL) + f"\n({len(rows)} row{'s' if len(rows) != 1 else ''})\n"
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     if fmt == "markdown":
@@ -61,11 +64,7 @@ def render(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> str:
         lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
         lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cells]
         return "\n".join(lines) + "\n"
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
-    return "\n".join(lines) + "\n"
+    raise ValueError(f"unknown format {fmt!r}")
 
 
 def cmd_sql(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from flows.analysis_cli import add_analysis_commands
 from flows.settings import ConfigError, Settings, load_settings
 from warehouse.db import WarehouseError
 
@@ -242,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     from flows.judging import add_parser as add_label_parser
 
     add_label_parser(sub, common)
+    add_analysis_commands(sub, common)
     return parser
 
 

@@ -29,7 +29,7 @@ from flows.fetching import Fetcher, FetchError, RefusedAddress, Response
 from flows.report import Progress, RunReport
 from flows.settings import FetchSettings, Settings, load_settings
 from flows.workers import Extracted, extract_many, extraction_pool, start_server, worker_count
-from warehouse import store
+from warehouse import search, store
 from warehouse.db import connect, maintain
 from warehouse.store import FeedOutcome, FeedState, NewArticle, PageFailure, PageTask
 
@@ -311,6 +311,7 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
         profile = judging.profile(settings, con)  # the shipped parameters and the analyst's judgments
         _ingest_pages(con, settings, run_id, report, progress, profile)
         score_articles(con, profile)
+        search.index_new_articles(con)  # the search index covers every new article (warehouse/search.py)
         report.scored_otherwise = store.scored_otherwise(con, profile.version)
         if settings.alerts is not None and settings.alerts.mode == "immediate":
             report.alerts = send_alerts(con, settings, run_id)

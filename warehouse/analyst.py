@@ -6,7 +6,8 @@ from typing import Any
 
 import duckdb
 
-from warehouse.db import WarehouseSpec, connect
+from warehouse.analysis import open_for_analysis
+from warehouse.db import WarehouseSpec
 
 
 class QueryError(ValueError):
@@ -15,7 +16,7 @@ class QueryError(ValueError):
 
 def run_query(spec: WarehouseSpec, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run one read-only statement against the warehouse: its column names and rows."""
-    con = connect(spec, read_only=True)
+    con = open_for_analysis(spec)  # the search and trend macros too
     try:
         try:
             relation = con.execute(sql)

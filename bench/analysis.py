@@ -1,0 +1,299 @@
+"""Analysis benchmark: the documented views, macros and searches on a big warehouse, and what keeping the search
+index current costs.
+
+The warehouse: N articles over two years (2024-2025) in English (50%), Korean (30%), German (10%) and
+Vietnamese (10%), each 4-10 paragraphs drawn from the shared corpora of its language (the topic articles; for
+English also the scrapinghub bodies) and of one label (on 25%, near 35%, off 40%: on-topic articles are the
+relevant ones), 40 outlets per language, 20 feeds, 3% syndicated copies, one entry per article, a run per 100.
+Built in SQL, so that a million articles fit in memory. The base index is composed from each paragraph's term
+counts (tokenised by extractors/tokens.py, exactly as index_new_articles would count the text; titles are not
+counted twice here); then a run adds 1,000 articles and `index_new_articles` indexes them for real, timed.
+
+Every query is timed as the best of 3 (the machine is shared; the figures are noisy), with a baseline
+(`SELECT count(*) FROM articles`) measured in the same run.
+
+Usage: .venv/bin/python -m bench.analysis [--articles 100000] [--dir DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from bench.relevance import _article
+from extractors.tokens import term_id, tokens
+from warehouse.db import connect
+from warehouse.search import compact_index, define_macros, index_new_articles
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+NEW_ARTICLES = 1_000
+CHUNK = 50_000  # articles generated and indexed per statement: bounds the memory of a million
+
+# The documented queries (docs/analysis.md) and macros, as an analyst runs them.
+QUERIES = {
+    "baseline: count(*) FROM articles": "SELECT count(*) FROM articles",
+    "relevant_articles, latest 50": "SELECT * FROM relevant_articles ORDER BY day DESC LIMIT 50",
+    "relevant_articles, count": "SELECT count(*) FROM relevant_articles",
+    "stories, latest 20": "SELECT * FROM stories ORDER BY day DESC, url LIMIT 20",
+    "stories with copies": "SELECT count(*), sum(copies) FROM stories WHERE copies > 0",
+    "daily_volume, all": "SELECT * FROM daily_volume",
+    "sources, all": "SELECT * FROM sources",
+    "feed_health, all": "SELECT * FROM feed_health",
+    "runs, latest 10": "SELECT * FROM runs ORDER BY started_at DESC LIMIT 10",
+    "search_articles('Kursk troops')": "SELECT * FROM search_articles('Kursk troops')",
+    "search_articles('North Korea Russia treaty')": "SELECT * FROM search_articles('North Korea Russia treaty')",
+    "search_articles('파병', lang := 'ko')": "SELECT * FROM search_articles('파병', lang := 'ko')",
+    "search_articles('Truppen Russland')": "SELECT * FROM search_articles('Truppen Russland')",
+    "search_articles('Triều Tiên', since := 2025-06-01)": (
+        "SELECT * FROM search_articles('Triều Tiên', since := '2025-06-01')"
+    ),
+    "term_trends(['Kursk', 'Article 4', '파병'])": "SELECT * FROM term_trends(['Kursk', 'Article 4', '파병'])",
+    "first_reports('Kursk')": "SELECT * FROM first_reports('Kursk')",
+}
+
+
+def paragraphs() -> list[tuple[str, str, str]]:
+    """(language, label, paragraph) from the topic articles and, for English, the scrapinghub bodies."""
+    found = []
+    with (SHARED / "topic" / "articles.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            _, text = _article(SHARED / "topic" / "articles" / row["file"])
+            for line in text.splitlines():
+                if len(line.strip()) >= 40 and not line.startswith(("![", "---", "- **")):
+                    found.append((row["lang"], row["label"], line.strip()))
+    truth = json.loads((SHARED / "extraction" / "scrapinghub" / "ground-truth.json").read_text(encoding="utf-8"))
+    for item in truth.values():
+        found += [("en", "off", p.strip()) for p in item["articleBody"].splitlines() if len(p.strip()) >= 40]
+    return found
+
+
+def _load_pool(con: duckdb.DuckDBPyConnection) -> None:
+    rows = paragraphs()
+    numbered: Counter[tuple[str, str]] = Counter()
+    pool: dict[str, list[Any]] = {"lang": [], "label": [], "idx": [], "para": []}
+    terms: dict[str, list[Any]] = {"lang": [], "label": [], "idx": [], "term": [], "tf": []}
+    for language, label, text in rows:
+        idx = numbered[(language, label)]
+        numbered[(language, label)] += 1
+        for name, value in zip(pool, (language, label, idx, text), strict=True):
+            pool[name].append(value)
+        for term, tf in Counter(tokens(text, language)).items():
+            for name, value in zip(terms, (language, label, idx, term_id(term), tf), strict=True):
+                terms[name].append(value)
+    pool_table = pa.table(pool)  # noqa: F841  (read by name below)
+    term_table = pa.table(  # noqa: F841
+        {**terms, "term": pa.array(terms["term"], pa.uint64()), "tf": pa.array(terms["tf"], pa.int32())}
+    )
+    con.execute("CREATE TEMP TABLE pool AS SELECT * FROM pool_table")
+    con.execute("CREATE TEMP TABLE pool_terms AS SELECT * FROM term_table")
+    con.execute("CREATE TEMP TABLE pool_sizes AS SELECT lang, label, count(*) AS size FROM pool GROUP BY ALL")
+
+
+# One article per id, in time order. A copy (3%) takes its text, language and label from an earlier id.
+_ARTICLE_PARTS = """
+CREATE OR REPLACE TEMP TABLE parts AS
+WITH ids AS (SELECT i,
+                    CASE WHEN hash(i, 'copy') % 100 < 3 AND i > 60 THEN i - 1 - (hash(i, 'of') % 50)::BIGINT END AS of_i
+             FROM range($start, $end) t(i)),
+base AS (
+    SELECT i, of_i, coalesce(of_i, i) AS s FROM ids
+),
+kinds AS (
+    SELECT i, of_i, s,
+        CASE WHEN hash(s, 'lang') % 100 < 50 THEN 'en' WHEN hash(s, 'lang') % 100 < 80 THEN 'ko'
+             WHEN hash(s, 'lang') % 100 < 90 THEN 'de' ELSE 'vi' END AS lang,
+        CASE WHEN hash(s, 'label') % 100 < 25 THEN 'on' WHEN hash(s, 'label') % 100 < 60 THEN 'near' ELSE 'off' END
+            AS label,
+        (4 + hash(s, 'n') % 7)::BIGINT AS n
+    FROM base
+)
+SELECT k.i, k.of_i, k.lang, k.label, p.k, hash(k.s, p.k) % z.size AS idx
+FROM (SELECT *, unnest(range(n)) AS k FROM kinds) AS p
+JOIN kinds k ON k.i = p.i
+JOIN pool_sizes z ON z.lang = k.lang AND z.label = k.label
+"""
+
+_ADD_ARTICLES = """
+INSERT INTO articles BY NAME
+WITH texts AS (
+    SELECT p.i, any_value(p.of_i) AS of_i, any_value(p.lang) AS lang, any_value(p.label) AS label,
+        string_agg(o.para, chr(10) ORDER BY p.k) AS text, arg_min(o.para, p.k) AS lead
+    FROM parts p JOIN pool o ON o.lang = p.lang AND o.label = p.label AND o.idx = p.idx
+    GROUP BY p.i
+),
+timed AS (
+    SELECT *, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds((i * $span / $total)::BIGINT) AS published
+    FROM texts
+)
+SELECT
+    'https://news' || hash(i, 'outlet') % 40 || '.' || lang || '.example/' || i AS url,
+    left(lead, 90) AS title,
+    upper(lang) || ' outlet ' || hash(i, 'outlet') % 40 AS source,
+    published AS published_at,
+    lang AS language,
+    text,
+    false AS is_seed,
+    published + to_seconds((600 + hash(i, 'delay') % 20000)::BIGINT) AS first_seen_at,
+    'https://feeds.example/' || hash(i, 'feed') % 20 || '.xml' AS feed_url,
+    'run-' || i // 100 AS run_id,
+    CASE WHEN label = 'on' THEN 0.6 + (hash(i) % 40) / 100 ELSE (hash(i) % 40) / 100 END AS relevance,
+    label = 'on' AS is_relevant,
+    CASE WHEN label = 'on' THEN 'Russia and North Korea together in ' || 2 + hash(i) % 9 || ' sentence(s)'
+         ELSE 'one side only' END AS relevance_why,
+    CASE WHEN of_i IS NOT NULL THEN 'https://news' || hash(of_i, 'outlet') % 40 || '.' || lang || '.example/' || of_i
+         END AS duplicate_of,
+    published + to_seconds((700 + hash(i, 'delay') % 20000)::BIGINT) AS scored_at
+FROM timed
+"""
+
+_ADD_ENTRIES = """
+INSERT INTO entries BY NAME
+SELECT feed_url, url AS entry_key, url AS link, url AS canonical_link, title, published_at, first_seen_at, run_id,
+    'stored' AS state, url AS article_url
+FROM articles WHERE first_seen_at > $since
+"""
+
+_INDEX_BASE = """
+INSERT INTO search_docs BY NAME
+SELECT p.i + 1 AS doc, a.url, a.language, false AS is_seed, a.source,
+    coalesce(a.published_at, a.first_seen_at) AS seen_at,
+    coalesce(a.published_at, a.first_seen_at)::DATE AS day, 0 AS length, a.first_seen_at, now() AS indexed_at
+FROM (SELECT DISTINCT i, lang FROM parts) p
+JOIN articles a ON a.url = 'https://news' || hash(p.i, 'outlet') % 40 || '.' || p.lang || '.example/' || p.i;
+INSERT INTO search_terms
+SELECT p.i + 1 AS doc, t.term, sum(t.tf)::USMALLINT AS tf
+FROM parts p JOIN pool_terms t ON t.lang = p.lang AND t.label = p.label AND t.idx = p.idx
+GROUP BY p.i, t.term;
+"""
+
+
+def add_articles(con: duckdb.DuckDBPyConnection, start: int, end: int, total: int) -> None:
+    """Articles start..end-1 of `total` (spread over two years), with their entries."""
+    for low in range(start, end, CHUNK):
+        con.execute(_ARTICLE_PARTS, {"start": low, "end": min(low + CHUNK, end)})
+        since = con.execute("SELECT coalesce(max(first_seen_at), '-infinity'::TIMESTAMPTZ) FROM articles").fetchone()
+        con.execute(_ADD_ARTICLES, {"span": 730 * 86_400, "total": total})
+        con.execute(_ADD_ENTRIES, {"since": since[0] if since else None})
+
+
+def index_composed(con: duckdb.DuckDBPyConnection, articles: int) -> None:
+    """The base index, composed from the paragraphs' term counts (see the module's docstring)."""
+    for low in range(0, articles, CHUNK):
+        con.execute(_ARTICLE_PARTS, {"start": low, "end": min(low + CHUNK, articles)})
+        con.execute(_INDEX_BASE)
+    con.execute(
+        "UPDATE search_docs SET length = l.length FROM"
+        " (SELECT doc, sum(tf)::INTEGER AS length FROM search_terms GROUP BY doc) l WHERE l.doc = search_docs.doc"
+    )
+
+
+def _finish(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "INSERT INTO feeds (url, name, last_checked_at, next_check_at, last_status, consecutive_errors, last_error,"
+        " added_at) SELECT 'https://feeds.example/' || i || '.xml', 'Feed ' || i, TIMESTAMPTZ '2026-01-01',"
+        " TIMESTAMPTZ '2026-01-01 00:30:00+00', CASE WHEN i < 2 THEN 503 ELSE 200 END, CASE WHEN i < 2 THEN 3 ELSE 0"
+        " END, CASE WHEN i < 2 THEN 'HTTP 503' END, TIMESTAMPTZ '2024-01-01' FROM range(20) t(i)"
+    )
+    con.execute(
+        "INSERT INTO runs (run_id, started_at, finished_at, articles_stored)"
+        " SELECT run_id, min(first_seen_at), max(first_seen_at), count(*) FROM articles GROUP BY run_id"
+    )
+
+
+def _best_of(con: duckdb.DuckDBPyConnection, sql: str, times: int = 3) -> tuple[float, int]:
+    best = float("inf")
+    rows = 0
+    for _ in range(times):
+        started = time.perf_counter()
+        rows = len(con.execute(sql).fetchall())
+        best = min(best, time.perf_counter() - started)
+    return best, rows
+
+
+def measure(path: Path, articles: int) -> dict[str, Any]:
+    figures: dict[str, Any] = {"articles": articles}
+    con = connect(path)
+    con.execute("SET threads = 2")  # the analyst's connection keeps DuckDB's default: the machine's cores
+    con.execute("SET memory_limit = '6GB'")  # a shared machine: the sorts of a million articles spill to disk
+    started = time.perf_counter()
+    _load_pool(con)
+    add_articles(con, 0, articles, articles)
+    _finish(con)
+    con.execute("CHECKPOINT")
+    figures["build_articles_s"] = round(time.perf_counter() - started, 1)
+    figures["disk_mb_without_index"] = round(path.stat().st_size / 1e6, 1)
+    started = time.perf_counter()
+    index_composed(con, articles)
+    con.execute("CHECKPOINT")
+    figures["build_index_s"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    compact_index(con)
+    con.execute("CHECKPOINT")
+    figures["compact_index_s"] = round(time.perf_counter() - started, 1)
+    figures["disk_mb"] = round(path.stat().st_size / 1e6, 1)
+    postings = con.execute("SELECT count(*) FROM search_terms").fetchone()
+    figures["postings"] = postings[0] if postings else 0
+
+    # A run adds 1,000 articles; the ingest flow then brings the index up to date.
+    add_articles(con, articles, articles + NEW_ARTICLES, articles)  # the days after the base
+    started = time.perf_counter()
+    added = index_new_articles(con)
+    figures["index_1000_new_s"] = round(time.perf_counter() - started, 2)
+    figures["index_1000_new_added"] = added
+    started = time.perf_counter()
+    index_new_articles(con)
+    figures["index_nothing_new_s"] = round(time.perf_counter() - started, 3)
+    con.execute("CHECKPOINT")
+    con.close()
+
+    analyst = connect(path, read_only=True)
+    define_macros(analyst)
+    figures["queries"] = {}
+    for name, sql in QUERIES.items():
+        seconds, rows = _best_of(analyst, sql)
+        figures["queries"][name] = {"seconds": round(seconds, 3), "rows": rows}
+        print(f"  {name:55s} {seconds * 1000:8.1f} ms  {rows:6d} rows", flush=True)
+    analyst.close()
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--dir", type=Path, help="where to build the warehouse (default: a temporary directory)")
+    parser.add_argument("--keep", action="store_true", help="keep the warehouse")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    where = Path(args.dir or tempfile.mkdtemp(prefix="newsmon-bench-"))
+    where.mkdir(parents=True, exist_ok=True)
+    path = where / f"bench-{args.articles}.duckdb"
+    path.unlink(missing_ok=True)
+    print(f"analysis bench: {args.articles:,} articles in {path} (pid {os.getpid()})", flush=True)
+    try:
+        figures = measure(path, args.articles)
+    finally:
+        if not args.keep and args.dir:
+            path.unlink(missing_ok=True)
+        elif not args.keep:
+            shutil.rmtree(where, ignore_errors=True)
+    print(json.dumps({k: v for k, v in figures.items() if k != "queries"}, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""The search index (BM25 over search_docs and search_terms) and the analyst's macros.
+
+The index is plain tables, not DuckDB's fts extension: `PRAGMA create_fts_index` rebuilds everything each time
+(and cannot run on DuckLake), and its tokeniser keeps nothing of Korean. `index_new_articles` adds only the
+articles not yet indexed; ranking is computed in SQL at query time (warehouse/sql/macros.sql).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from extractors.tokens import document_terms, probes, query_words
+from warehouse.db import in_transaction
+
+SQL = importlib.resources.files("warehouse") / "sql"
+# Articles seen this long before the newest indexed one are checked again (and skipped when indexed): a run's
+# articles carry its storing time, and a clock set back by less than this loses none of them.
+WATERMARK_SLACK = "INTERVAL 1 DAY"
+INDEX_BATCH = 2_000
+# search_terms is rewritten sorted by term once the postings appended since the last compaction come from more
+# than this share of the indexed articles (and at least COMPACT_MIN_DOCS of them): a lookup scans that unsorted
+# tail whole. Measured with bench/analysis.py: at 100,000 articles a sorted index answers in a few ms where an
+# unsorted one takes ~0.5 s; with a tail of at most a fifth, the rewrite happens after each fifth of growth,
+# so each posting is rewritten about six times over the warehouse's life (1 + 1/1.2 + 1/1.2² + …).
+COMPACT_FRACTION = 0.2
+COMPACT_MIN_DOCS = 5_000  # articles tokenised per insert: bounds the memory of a first indexing of a big warehouse
+
+_TERMS = pa.schema([("doc", pa.int32()), ("term", pa.string()), ("tf", pa.int64())])
+_DOCS = pa.schema(
+    [
+        ("doc", pa.int32()),
+        ("url", pa.string()),
+        ("language", pa.string()),
+        ("is_seed", pa.bool_()),
+        ("source", pa.string()),
+        ("seen_at", pa.timestamp("us", tz="UTC")),
+        ("day", pa.date32()),
+        ("length", pa.int32()),
+        ("first_seen_at", pa.timestamp("us", tz="UTC")),
+        ("indexed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def define_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Register the query tokeniser and create the analyst's macros, for this connection only."""
+    for name, function, arguments, returns in (
+        ("newsmon_query_words", query_words, ["VARCHAR", "VARCHAR"], "VARCHAR[][]"),
+        ("newsmon_probes", probes, ["VARCHAR"], "VARCHAR[]"),
+    ):
+        with contextlib.suppress(duckdb.InvalidInputException):  # not registered yet
+            con.remove_function(name)
+        con.create_function(name, function, arguments, returns, null_handling="special")  # type: ignore[call-overload]
+    con.execute((SQL / "macros.sql").read_text(encoding="utf-8"))
+
+
+def _new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool) -> list[tuple[Any, ...]]:
+    # Articles are stored in time order: those seen since the newest indexed one (less WATERMARK_SLACK) sit in
+    # the table's last row groups, which the scan alone reads (min/max statistics): the anti-join stays small.
+    # everything=True checks every article (after a restore, or a clock that went back).
+    mark = (
+        None
+        if everything
+        else con.execute(f"SELECT max(first_seen_at) - {WATERMARK_SLACK} FROM search_docs").fetchone()
+    )
+    since = mark[0] if mark else None
+    return con.execute(
+        "SELECT a.url, a.title, a.text, a.language, a.is_seed, a.source, coalesce(a.published_at, a.first_seen_at),"
+        " a.first_seen_at"
+        " FROM articles a"
+        " WHERE ($since IS NULL OR a.first_seen_at >= $since)"
+        " AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.url = a.url"
+        "  AND ($since IS NULL OR d.first_seen_at >= $since))"
+        " ORDER BY a.first_seen_at, a.url",
+        {"since": since},
+    ).fetchall()
+
+
+def index_new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool = False) -> int:
+    """Add the articles that are not in the search index yet; returns how many."""
+    rows = _new_articles(con, everything=everything)
+    if not rows:
+        return 0
+    top = con.execute("SELECT coalesce(max(doc), 0) FROM search_docs").fetchone()
+    next_doc = int(top[0]) + 1 if top else 1
+    now = datetime.now(UTC)
+    for start in range(0, len(rows), INDEX_BATCH):
+        docs: dict[str, list[Any]] = {name: [] for name in _DOCS.names}
+        terms: dict[str, list[Any]] = {"doc": [], "term": [], "tf": []}
+        for url, title, text, language, is_seed, source, seen, first_seen in rows[start : start + INDEX_BATCH]:
+            counts, length = document_terms(title, text, language)
+            day = seen.astimezone(UTC).date()
+            values = (next_doc, url, language, is_seed, source, seen, day, length, first_seen, now)
+            for name, value in zip(_DOCS.names, values, strict=True):
+                docs[name].append(value)
+            terms["doc"].extend([next_doc] * len(counts))
+            terms["term"].extend(counts)
+            terms["tf"].extend(counts.values())
+            next_doc += 1
+        _add_to_index(con, pa.Table.from_pydict(docs, schema=_DOCS), pa.Table.from_pydict(terms, schema=_TERMS))
+    if _tail_is_long(con):
+        compact_index(con)
+    return len(rows)
+
+
+def _add_to_index(con: duckdb.DuckDBPyConnection, doc_batch: pa.Table, term_batch: pa.Table) -> None:
+    """One batch of the index in one keyed lake transaction. Another writer may have indexed some of these
+    articles, or taken these document numbers, since they were read: inside the transaction the articles
+    already indexed are dropped and the numbers shifted past the newest one."""
+
+    def work(c: duckdb.DuckDBPyConnection) -> None:
+        c.register("doc_batch", doc_batch)
+        c.register("term_batch", term_batch)
+        try:
+            row = c.execute(
+                "SELECT (SELECT coalesce(max(doc), 0) FROM search_docs) + 1 - (SELECT min(doc) FROM doc_batch)"
+            ).fetchone()
+            shift = max(int(row[0]), 0) if row and row[0] is not None else 0
+            fresh = "doc IN (SELECT doc FROM doc_batch WHERE url NOT IN (SELECT url FROM search_docs))"
+            # the term's number is computed here, vectorised (tokens.term_id is the same in Python)
+            c.execute(
+                "INSERT INTO search_terms SELECT doc + ?, md5_number_upper(term) AS id, least(tf, 65535) "
+                f"FROM term_batch WHERE {fresh} ORDER BY id",
+                [shift],
+            )
+            c.execute(
+                f"INSERT INTO search_docs BY NAME SELECT * REPLACE (doc + ? AS doc) FROM doc_batch WHERE {fresh}",
+                [shift],
+            )
+        finally:
+            c.unregister("doc_batch")
+            c.unregister("term_batch")
+
+    in_transaction(con, work)
+
+
+def _tail_is_long(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        "SELECT max(doc), (SELECT coalesce(max(through_doc), 0) FROM search_compactions) FROM search_docs"
+    ).fetchone()
+    if row is None or row[0] is None:
+        return False
+    top, sorted_through = int(row[0]), int(row[1])
+    return top - sorted_through > max(COMPACT_MIN_DOCS, COMPACT_FRACTION * top)
+
+
+def compact_index(con: duckdb.DuckDBPyConnection) -> int:
+    """Rewrite search_terms sorted by term (no article is tokenised again); returns the postings."""
+
+    def work(c: duckdb.DuckDBPyConnection) -> int:
+        # Read whole, then rewritten sorted: one snapshot, so readers see the old order or the new one.
+        postings = c.execute("SELECT * FROM search_terms ORDER BY term, doc").to_arrow_table()
+        c.execute("DELETE FROM search_terms")
+        c.register("sorted_postings", postings)
+        try:
+            c.execute("INSERT INTO search_terms SELECT * FROM sorted_postings")
+        finally:
+            c.unregister("sorted_postings")
+        c.execute("INSERT INTO search_compactions SELECT (SELECT max(doc) FROM search_docs), ?, now()", [len(postings)])
+        return len(postings)
+
+    return in_transaction(con, work)
+
+
+@dataclass(frozen=True)
+class Result:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+def _result(relation: duckdb.DuckDBPyConnection) -> Result:
+    columns = [d[0] for d in relation.description or []]
+    return Result(columns, relation.fetchall())
+
+
+def search(
+    con: duckdb.DuckDBPyConnection,
+    query: str,
+    *,
+    language: str | None = None,
+    since: date | None = None,
+    limit: int = 20,
+) -> Result:
+    """Ranked articles for `query` (BM25), with a snippet; the macros must be defined on `con`."""
+    return _result(
+        con.execute(
+            "SELECT * FROM search_articles($q, lang := $lang, since := $since, lim := $lim)",
+            {"q": query, "lang": language, "since": since, "lim": limit},
+        )
+    )
+
+
+def term_trends(con: duckdb.DuckDBPyConnection, terms: list[str]) -> Result:
+    """Per day and term: the articles using it and their outlets."""
+    return _result(con.execute("SELECT * FROM term_trends($terms)", {"terms": terms}))
+
+
+def first_reports(con: duckdb.DuckDBPyConnection, term: str, limit: int = 10) -> Result:
+    """The outlets that used `term` first, with their first article using it."""
+    return _result(con.execute("SELECT * FROM first_reports($term, lim := $lim)", {"term": term, "lim": limit}))

@@ -1,0 +1,127 @@
+-- The analyst's macros, created TEMPORARY on each connection by warehouse.search.define_macros (DuckLake
+-- catalogs store no macros). They read the index tables of 0008 (search_docs, search_terms) and `articles`.
+--
+-- A query's text is tokenised in Python, by the very tokeniser that filled the index (extractors/tokens.py),
+-- through two functions define_macros registers on the connection:
+--   newsmon_query_words(query, language) → VARCHAR[][]: per query word, the index terms that count as it
+--   newsmon_probes(query) → VARCHAR[]: lowercase strings to find in a text when cutting a snippet
+-- On a connection without them (the duckdb shell), call the *_words macros with the words written out:
+--   SELECT * FROM search_words([['kursk'], ['troops', 'troop']], ['kursk', 'troop']);
+
+-- Where the first of `probes` occurs in `body` (1 when none does).
+CREATE OR REPLACE TEMP MACRO newsmon_spot(body, probes) AS
+    coalesce(list_min(list_filter(list_transform(probes, p -> strpos(lower(body), p)), x -> x > 0)), 1);
+
+-- A snippet of `body`: `width` characters around the first place one of `probes` occurs, on one line.
+CREATE OR REPLACE TEMP MACRO newsmon_snippet(body, probes, width := 180) AS
+    CASE WHEN newsmon_spot(body, probes) > width // 3 THEN '…' ELSE '' END
+    || trim(regexp_replace(substr(body, greatest(newsmon_spot(body, probes) - width // 3, 1), width), '\s+', ' ', 'g'))
+    || CASE WHEN length(body) >= newsmon_spot(body, probes) - width // 3 + width THEN '…' ELSE '' END;
+
+-- BM25 ranking (k1 = 1.2, b = 0.75) over the index. words: per query word, the terms that count as it (an
+-- article scores a word by its best-scoring spelling); lang: only articles in that language; since: only
+-- articles of that day or later; lim: how many rows. Seed documents are indexed (they count in the statistics)
+-- but never returned.
+CREATE OR REPLACE TEMP MACRO search_words(words, probes, lang := NULL, since := NULL, lim := 20) AS TABLE
+WITH q AS (
+    SELECT DISTINCT word, md5_number_upper(unnest(spellings)) AS term
+    FROM (SELECT unnest(words) AS spellings, generate_subscripts(words, 1) AS word)
+),
+stats AS (SELECT count(*)::DOUBLE AS n, avg(length) AS avgdl FROM search_docs),
+hits AS (SELECT t.doc, q.word, t.term, t.tf FROM search_terms t JOIN q ON q.term = t.term),
+df AS (SELECT term, count(*) AS df FROM hits GROUP BY term),
+docs AS (
+    SELECT doc, length FROM search_docs
+    WHERE NOT is_seed AND (lang IS NULL OR language = lang) AND (since IS NULL OR day >= CAST(since AS DATE))
+),
+per_word AS (
+    SELECT h.doc, h.word,
+        max(ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5))
+            * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * d.length / s.avgdl))) AS score
+    FROM hits h JOIN df ON df.term = h.term JOIN docs d ON d.doc = h.doc CROSS JOIN stats s
+    GROUP BY h.doc, h.word
+),
+ranked AS (
+    SELECT doc, sum(score) AS score, count(*) AS matched FROM per_word GROUP BY doc ORDER BY score DESC LIMIT lim
+)
+SELECT
+    row_number() OVER (ORDER BY r.score DESC, d.url) AS rank,
+    round(r.score, 3) AS score,          -- BM25, summed over the query's words
+    r.matched AS words,                   -- how many of the query's words the article has
+    a.title,
+    a.source,
+    coalesce(a.published_at, a.first_seen_at)::DATE AS day,
+    a.language,
+    a.is_relevant,
+    newsmon_snippet(a.text, probes) AS snippet,
+    a.url
+FROM ranked r
+JOIN search_docs d ON d.doc = r.doc
+JOIN articles a ON a.url = d.url
+ORDER BY r.score DESC, d.url;
+
+-- search_articles('Kursk troops' [, lang := 'ko'] [, since := '2025-01-01'] [, lim := 20]): ranked articles
+-- with a snippet around the match.
+CREATE OR REPLACE TEMP MACRO search_articles(query, lang := NULL, since := NULL, lim := 20) AS TABLE
+SELECT * FROM search_words(newsmon_query_words(query, lang), newsmon_probes(query), lang := lang, since := since,
+    lim := lim);
+
+-- The indexed articles that contain every word of a term (each word in any of its spellings), per term.
+-- terms: STRUCT(term VARCHAR, words VARCHAR[][])[], as term_articles builds it.
+CREATE OR REPLACE TEMP MACRO term_docs_words(terms) AS TABLE
+WITH wanted AS (SELECT unnest(terms, recursive := false) AS t),
+spelled AS (
+    SELECT t.term AS term, word, md5_number_upper(unnest(spellings)) AS id
+    FROM (SELECT t, unnest(t.words) AS spellings, generate_subscripts(t.words, 1) AS word FROM wanted)
+),
+needed AS (SELECT term, max(word) AS n FROM spelled GROUP BY term),
+matched AS (
+    SELECT s.term, i.doc, count(DISTINCT s.word) AS words
+    FROM search_terms i JOIN spelled s ON s.id = i.term
+    GROUP BY s.term, i.doc
+)
+SELECT m.term, m.doc FROM matched m JOIN needed n ON n.term = m.term WHERE m.words = n.n;
+
+-- The fetched articles (copies included, seeds not) that use each term, with their outlet and time (of
+-- publication, else of first sight). A term of several words is a phrase: it must also stand in the title or
+-- the text as written, lowercase or capitalised, with single spaces (checked on the articles that have all its
+-- words; a case-folding or regular-expression check costs 5-25 times more on long texts, bench/analysis.py).
+CREATE OR REPLACE TEMP MACRO term_articles(terms) AS TABLE
+WITH found AS (
+    SELECT m.term, d.doc, d.url, d.source, d.language, d.seen_at AS seen
+    FROM term_docs_words(list_transform(terms, t -> {'term': t, 'words': newsmon_query_words(t, NULL)})) m
+    JOIN search_docs d ON d.doc = m.doc
+    WHERE NOT d.is_seed
+),
+spellings AS (
+    SELECT DISTINCT term, unnest([term, lower(term), upper(term[1]) || lower(term[2:])]) AS written
+    FROM found WHERE contains(term, ' ')
+),
+phrases AS (
+    SELECT DISTINCT f.term, f.doc
+    FROM found f JOIN articles a ON a.url = f.url JOIN spellings s ON s.term = f.term
+    WHERE contains(a.text, s.written) OR contains(coalesce(a.title, ''), s.written)
+)
+SELECT term, url, source, language, seen FROM found WHERE NOT contains(term, ' ')
+UNION ALL
+SELECT f.term, f.url, f.source, f.language, f.seen FROM found f JOIN phrases p ON p.term = f.term AND p.doc = f.doc;
+
+-- term_trends(['Kursk', 'Article 4', '파병']): per day and term, the articles using the term and their outlets.
+CREATE OR REPLACE TEMP MACRO term_trends(terms) AS TABLE
+SELECT seen::DATE AS day, term, count(*) AS articles, count(DISTINCT source) AS outlets
+FROM term_articles(terms)
+GROUP BY ALL
+ORDER BY day, term;
+
+-- first_reports('Kursk' [, lim := 10]): the outlets that used the term first, each with its first article
+-- using it, earliest first; articles: how many of its articles use the term.
+CREATE OR REPLACE TEMP MACRO first_reports(term, lim := 10) AS TABLE
+WITH used AS (SELECT * FROM term_articles([term])),
+firsts AS (
+    SELECT source, count(*) AS articles, arg_min(url, (seen, url)) AS url, min(seen) AS seen
+    FROM used GROUP BY source ORDER BY seen, url LIMIT lim
+)
+SELECT row_number() OVER (ORDER BY f.seen, f.url) AS rank, f.seen AS published_at, f.source, a.title, a.language,
+    a.is_relevant, f.articles, f.url
+FROM firsts f JOIN articles a ON a.url = f.url
+ORDER BY f.seen, f.url;
