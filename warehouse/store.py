@@ -73,6 +73,7 @@ class PageFailure:
     reason: str
     http_status: int | None = None
     retry: bool = True  # False: never try again (an address newsmon may not fetch)
+    counted: bool = True  # False: not requested (its host was unreachable earlier in the run): no attempt spent
 
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -281,8 +282,11 @@ def link_known_entries(con: duckdb.DuckDBPyConnection) -> int:
     return len(rows)
 
 
-def pages_due(con: duckdb.DuckDBPyConnection, now: datetime, *, limit: int | None = None) -> list[PageTask]:
-    """One task per canonical link that pending entries want and whose retry time has come."""
+def pages_due(
+    con: duckdb.DuckDBPyConnection, now: datetime, *, feed_urls: Sequence[str] | None = None, limit: int | None = None
+) -> list[PageTask]:
+    """One task per canonical link that pending entries of the given feeds (None: any) want and whose retry time
+    has come."""
     rows = con.execute(
         """
         SELECT e.canonical_link, arg_min(e.feed_url, e.first_seen_at), arg_min(f.name, e.first_seen_at),
@@ -292,11 +296,12 @@ def pages_due(con: duckdb.DuckDBPyConnection, now: datetime, *, limit: int | Non
         JOIN feeds f ON f.url = e.feed_url
         LEFT JOIN page_failures p ON p.url = e.canonical_link
         WHERE e.state = 'pending' AND (p.url IS NULL OR p.next_retry_at <= ?)
+          AND (? OR list_contains(?, e.feed_url))
         GROUP BY e.canonical_link
         ORDER BY min(e.first_seen_at), e.canonical_link
         """
         + (f" LIMIT {int(limit)}" if limit else ""),
-        [now],
+        [now, feed_urls is None, list(feed_urls or [])],
     ).fetchall()
     return [PageTask(*row) for row in rows]
 
@@ -394,7 +399,7 @@ def _add_articles(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, it
 def _record_failure(
     con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, failure: PageFailure, max_attempts: int
 ) -> None:
-    attempts = failure.task.attempts + 1
+    attempts = failure.task.attempts + (1 if failure.counted else 0)
     give_up = not failure.retry or attempts >= max_attempts
     next_retry = None if give_up else now + retry_delay(attempts)
     con.execute(

@@ -1,0 +1,141 @@
+"""Bounded runs (issue 12): a trickling server, an unreachable host or a removed feed cannot hold a run up.
+
+Real parts throughout: the loopback site, a closed loopback port, a name under .invalid (which never
+resolves), the real Prefect flow and DuckDB file.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from flows.cli import main
+from flows.fetching import HOST_GIVE_UP_AFTER
+from flows.ingest import fetch_pages
+from flows.settings import FetchSettings
+from tests.helpers import PAGE_IDS, query, run, serve_news, write_config
+from tests.site import Route, Site, rss
+from warehouse.store import PageTask
+
+RUN_OVERHEAD = 20.0  # seconds a small run takes beside its fetching here (Prefect, extraction start-up)
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _feed(site: Site, path: str, links: list[str]) -> str:
+    items = [{"title": f"story {n}", "link": link, "guid": f"{path}#{n}"} for n, link in enumerate(links)]
+    site.routes[path] = Route(body=rss(path, items), content_type="application/rss+xml")
+    return site.url(path)
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_page_that_trickles_a_byte_a_second_is_cut_off_and_the_pages_beside_it_are_stored(
+    site: Site, tmp_path: Path
+) -> None:
+    slow = f"/news/{PAGE_IDS[0]}"
+    feed = serve_news(site)
+    site.routes[slow].trickle = 1.0  # a byte a second: never idle long enough for the 2 s read timeout
+    config = write_config(tmp_path, [feed], "request_seconds = 3\n")
+
+    started = time.monotonic()
+    assert main(["run", "--config", str(config), "-q"]) == 0
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 3 + RUN_OVERHEAD, elapsed
+    assert query(tmp_path, "SELECT count(*) FROM articles WHERE NOT is_seed")[0][0] == len(PAGE_IDS) - 1
+    rows = query(tmp_path, "SELECT url, reason, attempts, next_retry_at IS NOT NULL FROM page_failures")
+    assert len(rows) == 1
+    url, reason, attempts, will_retry = rows[0]
+    assert url == site.url(slow) and reason.startswith("too slow:") and attempts == 1 and will_retry
+    assert site.requested(slow) == [slow]  # cut off for good in this run: no retry of a trickle
+
+    site.routes[slow].trickle = 0
+    report = run(config)  # a later run retries it like any failure
+    assert report.articles_stored == 1
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_the_run_fetch_deadline_cuts_a_page_in_flight_and_the_run_stores_the_rest(site: Site, tmp_path: Path) -> None:
+    slow = f"/news/{PAGE_IDS[0]}"
+    feed = serve_news(site)
+    site.routes[slow].trickle = 1.0
+    config = write_config(tmp_path, [feed], "deadline_seconds = 3\n")  # request_seconds: 60 by default
+
+    started = time.monotonic()
+    report = run(config)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 3 + RUN_OVERHEAD, elapsed
+    assert report.articles_stored == len(PAGE_IDS) - 1
+    reasons = [r[0] for r in query(tmp_path, "SELECT reason FROM page_failures")]
+    assert len(reasons) == 1 and reasons[0].startswith("run's fetch deadline reached")
+    assert "run's fetch deadline reached" in report.render()
+
+
+def test_pages_the_deadline_comes_before_are_left_pending_not_failed(site: Site) -> None:
+    site.routes["/a"] = Route(body=b"<html>" + b"a" * 100 + b"</html>", trickle=0.5)
+    site.routes["/b"] = Route(body=b"<html>" + b"b" * 100 + b"</html>")
+    tasks = [PageTask(site.url(p), "feed", None, None, None, 0) for p in ("/a", "/b")]
+    settings = FetchSettings(allow_hosts=("127.0.0.1",), per_host=1, deadline_seconds=2)  # /b waits for /a
+    started = time.monotonic()
+
+    batch = fetch_pages.fn(tasks, settings, datetime.now(UTC) + timedelta(seconds=2), {})
+
+    assert time.monotonic() - started < 4
+    assert [f.reason.split(" (")[0] for f in batch.failures] == ["run's fetch deadline reached"]
+    assert batch.left == 1 and batch.pages == [] and site.requested() == ["/a"]
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_host_that_refuses_or_does_not_resolve_costs_a_few_requests_and_no_attempts(
+    site: Site, tmp_path: Path
+) -> None:
+    closed = _closed_port()
+    refused = _feed(site, "/refused.xml", [f"http://127.0.0.1:{closed}/story/{n}" for n in range(12)])
+    unresolved = _feed(site, "/unresolved.xml", [f"http://news.nowhere.invalid/story/{n}" for n in range(12)])
+    good = serve_news(site, PAGE_IDS[:2])
+    config = write_config(tmp_path, [good, refused, unresolved])
+    per_host = FetchSettings().per_host
+
+    report = run(config)
+
+    assert report.articles_stored == 2
+    # At most one concurrent wave per host before it is given up; no retry after that.
+    assert report.page_requests <= 2 + 2 * per_host, report.page_requests
+    for host, first_error in ((f"127.0.0.1:{closed}", "connection failed"), ("news.nowhere.invalid", "DNS lookup")):
+        rows = query(tmp_path, "SELECT attempts, reason FROM page_failures WHERE url LIKE ?", [f"http://{host}/%"])
+        assert len(rows) == 12
+        tried = [reason for attempts, reason in rows if attempts == 1]
+        given_up = [reason for attempts, reason in rows if attempts == 0]  # not requested: no attempt spent
+        assert HOST_GIVE_UP_AFTER <= len(tried) <= per_host and len(tried) + len(given_up) == 12
+        assert all(r.startswith(f"host unreachable earlier in this run: {first_error}") for r in given_up), given_up
+    assert "host unreachable earlier in this run" in report.render()
+    assert query(tmp_path, "SELECT count(*) FROM entries WHERE state = 'pending'")[0][0] == 24
+
+    again = run(config)  # retried by the next run, as cheaply, without burning the attempts of the pages not tried
+    assert again.page_requests <= 2 * per_host
+    assert query(tmp_path, "SELECT max(attempts) FROM page_failures")[0][0] <= 2
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_feed_removed_from_the_config_has_its_pending_pages_left_alone(site: Site, tmp_path: Path) -> None:
+    kept = serve_news(site, PAGE_IDS[:1])
+    site.routes["/gone/1"] = Route(status=500, content_type="text/plain")  # fails: pending, due again at once
+    removed = _feed(site, "/removed.xml", [site.url("/gone/1")])
+    run(write_config(tmp_path, [kept, removed]))
+    assert site.requested("/gone/") == ["/gone/1", "/gone/1"]  # tried, with one retry
+    site.requests.clear()
+
+    report = run(write_config(tmp_path, [kept]))
+
+    assert site.requested("/gone/") == []
+    assert report.pages_failed == 0
+    assert query(tmp_path, "SELECT state FROM entries WHERE feed_url = ?", [removed]) == [("pending",)]
