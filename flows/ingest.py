@@ -300,6 +300,7 @@ def _ingest_pages(
                 break
             fetched = fetching.result()
             fetching = None  # let go of the future: Prefect's records of it are freed with it
+            report.hosts_given_up = dict(fetched.unreachable)
             if number + 1 < len(batches) and _now() < until:
                 fetching = fetch_pages.submit(quote(batches[number + 1]), settings.fetch, until, fetched.unreachable)
             extracting = extract_pages(quote(fetched), pool)  # type: ignore[call-overload]  # Prefect unwraps quote

@@ -40,6 +40,7 @@ class RunReport:
     alerts: AlertReport | None = None  # what mail was sent (immediate mode)
     alerts_waiting: int | None = None  # alerts queued when no [alerts] section sends them
     scored_otherwise: int = 0  # articles whose score was made under another topic definition or scorer
+    hosts_given_up: dict[str, str] = field(default_factory=dict)  # host:port -> the first connection-level error
     feed_errors: list[tuple[str, str]] = field(default_factory=list)
     page_errors: list[tuple[str, str]] = field(default_factory=list)
 
@@ -113,6 +114,10 @@ class RunReport:
                 f"  scores     {self.scored_otherwise} articles were scored under another topic definition "
                 "(topic.toml, seeds, threshold or newsmon's scorer changed): `newsmon rescore` updates them"
             )
+        lines += _listed(
+            "hosts given up for this run (unreachable; their pages are retried next run)",
+            [(origin, error) for origin, error in self.hosts_given_up.items()],
+        )
         lines += _listed("failed feeds", self.feed_errors)
         lines += _listed("failed pages", self.page_errors)
         return "\n".join(lines)

@@ -16,7 +16,7 @@ import pytest
 from flows.cli import main
 from flows.fetching import HOST_GIVE_UP_AFTER
 from flows.ingest import fetch_pages
-from flows.settings import FetchSettings
+from flows.settings import ConfigError, FetchSettings, load_settings
 from tests.helpers import PAGE_IDS, query, run, serve_news, write_config
 from tests.site import Route, Site, rss
 from warehouse.store import PageTask
@@ -118,6 +118,8 @@ def test_a_host_that_refuses_or_does_not_resolve_costs_a_few_requests_and_no_att
         assert HOST_GIVE_UP_AFTER <= len(tried) <= per_host and len(tried) + len(given_up) == 12
         assert all(r.startswith(f"host unreachable earlier in this run: {first_error}") for r in given_up), given_up
     assert "host unreachable earlier in this run" in report.render()
+    assert report.hosts_given_up.keys() == {f"127.0.0.1:{closed}", "news.nowhere.invalid:80"}
+    assert f"    127.0.0.1:{closed}: connection failed" in report.render()
     assert query(tmp_path, "SELECT count(*) FROM entries WHERE state = 'pending'")[0][0] == 24
 
     again = run(config)  # retried by the next run, as cheaply, without burning the attempts of the pages not tried
@@ -139,3 +141,33 @@ def test_a_feed_removed_from_the_config_has_its_pending_pages_left_alone(site: S
     assert site.requested("/gone/") == []
     assert report.pages_failed == 0
     assert query(tmp_path, "SELECT state FROM entries WHERE feed_url = ?", [removed]) == [("pending",)]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("deadline_seconds = 0", "[fetch] deadline_seconds must be seconds above 0 and at most 86400, not 0.0"),
+        ("request_seconds = -1", "[fetch] request_seconds must not be negative"),
+        ("request_seconds = inf", "[fetch] request_seconds must be seconds above 0 and at most 86400, not inf"),
+        ("deadline_seconds = nan", "[fetch] deadline_seconds must be seconds above 0"),
+        ('proxy = "proxy:3128"', '[fetch] proxy must be "", "none" or a URL like "http://proxy.example:3128"'),
+        ('proxy = "http://:3128"', "[fetch] proxy must be"),
+        ('proxy = "http://p:99999"', "[fetch] proxy must be"),
+        ("proxy = false", "[fetch] proxy must be of type str"),
+    ],
+)
+def test_each_new_fetch_bound_is_range_checked_at_load(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f"[fetch]\n{text}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
+def test_the_new_fetch_keys_are_read(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[fetch]\ndeadline_seconds = 30\nrequest_seconds = 5.5\nproxy = "http://proxy.corp:3128"\n', encoding="utf-8"
+    )
+    fetch = load_settings(config).fetch
+    assert (fetch.deadline_seconds, fetch.request_seconds, fetch.proxy) == (30.0, 5.5, "http://proxy.corp:3128")
