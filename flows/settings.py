@@ -165,6 +165,7 @@ def _alerts(raw: Any) -> AlertSettings:
     return AlertSettings(to=tuple(raw["to"]), from_=alerts.from_, mode=alerts.mode, digest_hour=alerts.digest_hour)
 
 
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 MAX_FETCH_SECONDS = 86400.0  # a day: a bound on a run's fetching that is longer is a mistake (or inf)
 
 
@@ -180,6 +181,13 @@ def _fetch(raw: Any) -> FetchSettings:
         proxy.startswith(("http://", "https://")) and urlsplit(proxy).hostname and _port_ok(proxy)
     ):
         raise ConfigError(f'[fetch] proxy must be "", "none" or a URL like "http://proxy.example:3128", not {proxy!r}')
+    for name in _PROXY_VARIABLES if not proxy else ():
+        value = os.environ.get(name, "")
+        if "://" in value and not value.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"${name} is {value!r}: newsmon fetches through http:// and https:// proxies only "
+                '(set [fetch] proxy to "none" or to such a proxy to override the environment)'
+            )
     return fetch
 
 

@@ -49,6 +49,7 @@ def test_a_page_that_trickles_a_byte_a_second_is_cut_off_and_the_pages_beside_it
     assert main(["run", "--config", str(config), "-q"]) == 0
     elapsed = time.monotonic() - started
 
+    print(f"figure: the run beside a trickling page took {elapsed:.1f} s (request_seconds = 3)")
     assert elapsed < 3 + RUN_OVERHEAD, elapsed
     assert query(tmp_path, "SELECT count(*) FROM articles WHERE NOT is_seed")[0][0] == len(PAGE_IDS) - 1
     rows = query(tmp_path, "SELECT url, reason, attempts, next_retry_at IS NOT NULL FROM page_failures")
@@ -73,6 +74,7 @@ def test_the_run_fetch_deadline_cuts_a_page_in_flight_and_the_run_stores_the_res
     report = run(config)
     elapsed = time.monotonic() - started
 
+    print(f"figure: the run cut by its fetch deadline took {elapsed:.1f} s (deadline_seconds = 3)")
     assert elapsed < 3 + RUN_OVERHEAD, elapsed
     assert report.articles_stored == len(PAGE_IDS) - 1
     reasons = [r[0] for r in query(tmp_path, "SELECT reason FROM page_failures")]
@@ -108,6 +110,7 @@ def test_a_host_that_refuses_or_does_not_resolve_costs_a_few_requests_and_no_att
     report = run(config)
 
     assert report.articles_stored == 2
+    print(f"figure: {report.page_requests} page requests (2 good pages, 24 on two unreachable hosts)")
     # At most one concurrent wave per host before it is given up; no retry after that.
     assert report.page_requests <= 2 + 2 * per_host, report.page_requests
     for host, first_error in ((f"127.0.0.1:{closed}", "connection failed"), ("news.nowhere.invalid", "DNS lookup")):
@@ -115,6 +118,7 @@ def test_a_host_that_refuses_or_does_not_resolve_costs_a_few_requests_and_no_att
         assert len(rows) == 12
         tried = [reason for attempts, reason in rows if attempts == 1]
         given_up = [reason for attempts, reason in rows if attempts == 0]  # not requested: no attempt spent
+        print(f"figure: {host}: {len(tried)} of 12 pages requested, {len(given_up)} given up unrequested")
         assert HOST_GIVE_UP_AFTER <= len(tried) <= per_host and len(tried) + len(given_up) == 12
         assert all(r.startswith(f"host unreachable earlier in this run: {first_error}") for r in given_up), given_up
     assert "host unreachable earlier in this run" in report.render()
@@ -123,6 +127,7 @@ def test_a_host_that_refuses_or_does_not_resolve_costs_a_few_requests_and_no_att
     assert query(tmp_path, "SELECT count(*) FROM entries WHERE state = 'pending'")[0][0] == 24
 
     again = run(config)  # retried by the next run, as cheaply, without burning the attempts of the pages not tried
+    print(f"figure: the next run made {again.page_requests} page requests")
     assert again.page_requests <= 2 * per_host
     assert query(tmp_path, "SELECT max(attempts) FROM page_failures")[0][0] <= 2
 
@@ -171,3 +176,15 @@ def test_the_new_fetch_keys_are_read(tmp_path: Path) -> None:
     )
     fetch = load_settings(config).fetch
     assert (fetch.deadline_seconds, fetch.request_seconds, fetch.proxy) == (30.0, 5.5, "http://proxy.corp:3128")
+
+
+def test_a_socks_proxy_in_the_environment_is_a_config_error_unless_overridden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
+    config = tmp_path / "c.toml"
+    config.write_text("[fetch]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\$ALL_PROXY is 'socks5://127.0.0.1:1080': newsmon fetches through http"):
+        load_settings(config)
+    config.write_text('[fetch]\nproxy = "none"\n', encoding="utf-8")
+    assert load_settings(config).fetch.proxy == "none"
