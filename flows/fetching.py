@@ -1,4 +1,6 @@
-"""HTTP done our way: timeouts, a size cap, a User-Agent, conditional headers, retries, and an address guard.
+"""HTTP done our way: timeouts and a wall-clock bound per request, a size cap, a User-Agent, conditional
+headers, retries, a per-host give-up, proxies, and an address guard pinned in the network layer
+(flows/netguard.py). See docs/fetching.md.
 
 feedparser and trafilatura are handed bytes and headers; they never fetch anything themselves.
 """

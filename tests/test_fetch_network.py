@@ -10,6 +10,7 @@ import asyncio
 import http.client
 import ipaddress
 import socket
+import ssl
 import threading
 from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 import httpcore
 import pytest
 
+from flows import fetching
 from flows.cli import keep_loopback_off_proxies, main
 from flows.fetching import Fetcher, RefusedAddress, Response, Unreachable
 from flows.netguard import proxy_routes
@@ -129,6 +131,63 @@ def test_a_pinned_connection_keeps_the_host_name_in_the_host_header(site: Site, 
 
     assert response.content == b"<html>ok</html>"
     assert site.requests[0].headers["host"] == f"intranet.test:{site.port}"
+
+
+def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for `name` only (not for 127.0.0.1), and its key."""
+    import datetime as dt
+
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def test_a_pinned_tls_connection_sends_the_host_name_as_sni_and_verifies_the_certificate_against_it(
+    tmp_path: Path, resolver: dict[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = _self_signed(tmp_path, "tls.test")
+    names: list[str | None] = []
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    server_context.sni_callback = lambda _sock, name, _context: names.append(name)
+    site = Site()
+    site.routes["/page"] = Route(body=b"<html>over tls</html>")
+    site.server.socket = server_context.wrap_socket(site.server.socket, server_side=True)
+    client_context = ssl.create_default_context(cafile=str(cert))
+    monkeypatch.setattr(fetching, "_tls_context", lambda: client_context)
+    resolver["tls.test"] = ["127.0.0.1"]
+    try:
+        url = f"https://tls.test:{site.port}/page"
+        response = _get(FetchSettings(allow_hosts=("tls.test",)), url)
+    finally:
+        site.close()
+
+    assert response.content == b"<html>over tls</html>"
+    assert names == ["tls.test"]  # SNI: the name, while the socket went to 127.0.0.1
+    assert site.requests[0].headers["host"] == f"tls.test:{site.port}"
 
 
 def test_a_name_that_resolves_to_loopback_is_refused_before_any_connection(
