@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import socket
 import ssl
 from collections.abc import Iterable, Mapping
@@ -113,8 +114,11 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
                 return await self._inner.connect_tcp(
                     address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
                 )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+            except httpcore.ConnectTimeout as exc:
                 error = exc  # the next address, as a connection by name would
+            except httpcore.ConnectError as exc:
+                error = httpcore.ConnectError(f"{address} port {port}: {_root_cause(exc)}")
+                error.__cause__ = exc
         assert error is not None  # resolve() returns at least one address or raises
         raise error
 
@@ -125,6 +129,16 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The OS's words for a failed connect ("Connection refused"), which anyio wraps in a vaguer OSError."""
+    found: BaseException = exc
+    while (cause := found.__cause__ or found.__context__) is not None:
+        found = cause
+    if isinstance(found, OSError) and found.errno:
+        return os.strerror(found.errno)
+    return str(found) or type(found).__name__
 
 
 class PinnedTransport(httpx.AsyncHTTPTransport):
