@@ -15,8 +15,9 @@ import pytest
 
 from flows.cli import main
 from flows.fetching import HOST_GIVE_UP_AFTER
-from flows.ingest import fetch_pages
+from flows.ingest import collect_articles, extract_pages, fetch_pages
 from flows.settings import ConfigError, FetchSettings, load_settings
+from flows.workers import extraction_pool
 from tests.helpers import PAGE_IDS, query, run, serve_news, write_config
 from tests.site import Route, Site, rss
 from warehouse.store import PageTask
@@ -188,3 +189,23 @@ def test_a_socks_proxy_in_the_environment_is_a_config_error_unless_overridden(
         load_settings(config)
     config.write_text('[fetch]\nproxy = "none"\n', encoding="utf-8")
     assert load_settings(config).fetch.proxy == "none"
+
+
+def test_a_batch_lets_go_of_its_page_bodies_once_extraction_has_them(site: Site) -> None:
+    serve_news(site, PAGE_IDS[:2])
+    tasks = [PageTask(site.url(f"/news/{p}"), "feed", None, None, None, 0) for p in PAGE_IDS[:2]]
+    batch = fetch_pages.fn(
+        tasks, FetchSettings(allow_hosts=("127.0.0.1",)), datetime.now(UTC) + timedelta(seconds=60), {}
+    )
+    assert len(batch.pages) == 2
+
+    with extraction_pool(1) as pool:
+        extracting = extract_pages.fn(batch, pool)
+        # What Prefect keeps of the fetch-pages result (this object) no longer holds the bodies.
+        with pytest.raises(RuntimeError, match="handed over twice"):
+            batch.bodies.take()
+        articles, failures = collect_articles(batch.pages, extracting)
+
+    assert len(articles) == 2 and failures == []
+    with pytest.raises(RuntimeError, match="handed over twice"):
+        extracting.take()  # ... nor the extraction results, once collected
