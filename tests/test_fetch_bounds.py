@@ -6,6 +6,7 @@ resolves), the real Prefect flow and DuckDB file.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from flows.cli import main
-from flows.fetching import HOST_GIVE_UP_AFTER
+from flows.fetching import HOST_GIVE_UP_AFTER, Fetcher, FetchError
 from flows.ingest import collect_articles, extract_pages, fetch_pages
 from flows.settings import ConfigError, FetchSettings, load_settings
 from flows.workers import extraction_pool
@@ -209,3 +210,30 @@ def test_a_batch_lets_go_of_its_page_bodies_once_extraction_has_them(site: Site)
     assert len(articles) == 2 and failures == []
     with pytest.raises(RuntimeError, match="handed over twice"):
         extracting.take()  # ... nor the extraction results, once collected
+
+
+def test_an_origin_is_given_up_after_two_connection_failures_and_others_on_the_host_are_not() -> None:
+    closed = _closed_port()
+    site = Site()
+    site.routes["/ok"] = Route(body=b"<html>ok</html>")
+
+    async def go() -> tuple[list[str], int, dict[str, str]]:
+        reasons = []
+        async with Fetcher(FetchSettings(allow_hosts=("127.0.0.1",), retries=1, backoff_seconds=0.01)) as fetcher:
+            for _ in range(3):
+                try:
+                    await fetcher.get(f"http://127.0.0.1:{closed}/page")
+                except FetchError as exc:
+                    reasons.append(f"{type(exc).__name__}: {exc.reason}")
+            await fetcher.get(site.url("/ok"))  # the same host on another port is another server
+            return reasons, fetcher.requests, fetcher.unreachable
+
+    try:
+        reasons, requests, unreachable = asyncio.run(go())
+    finally:
+        site.close()
+
+    assert requests == HOST_GIVE_UP_AFTER + 1  # the first page and its retry, none for the others; then /ok
+    first = f"connection failed: 127.0.0.1 port {closed}: Connection refused"
+    assert reasons == [f"Unreachable: {first}"] + [f"HostGivenUp: host unreachable earlier in this run: {first}"] * 2
+    assert unreachable == {f"127.0.0.1:{closed}": first}
