@@ -56,7 +56,7 @@ def _config(work: Path, name: str, feeds: list[str], extra: str = "", lake: str 
     config.write_text(
         f'[warehouse]\npath = "{work / (lake or name)}"\n{extra}'
         + "".join(f'[[feeds]]\nurl = "{url}"\n' for url in feeds)
-        + '[fetch]\nallow_hosts = ["127.0.0.1"]\n',
+        + '[fetch]\nallow_hosts = ["127.0.0.1"]\ndeadline_seconds = 86400\n',  # the whole run is measured
         encoding="utf-8",
     )
     return config

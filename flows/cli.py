@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -247,8 +248,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def keep_loopback_off_proxies(environ: MutableMapping[str, str] = os.environ) -> None:
+    """newsmon's own Prefect traffic goes to a loopback server: never through a proxy from the environment.
+
+    Prefect's HTTP client honours HTTP_PROXY; without NO_PROXY a run sent its API calls to the proxy and hung
+    (313 s, issue 8). Page fetching honours NO_PROXY too, and a loopback site is never behind a proxy."""
+    if not any(environ.get(name) for name in _PROXY_VARIABLES):
+        return
+    for name in ("NO_PROXY", "no_proxy"):
+        hosts = [host.strip() for host in environ.get(name, "").split(",") if host.strip()]
+        environ[name] = ",".join(hosts + [host for host in _LOOPBACK if host not in hosts])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    keep_loopback_off_proxies()
     try:
         return int(args.func(args))
     except OSError as exc:

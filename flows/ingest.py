@@ -6,15 +6,17 @@ import asyncio
 import os
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
 
 import duckdb
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.settings import temporary_settings
 from prefect.utilities.annotations import quote
 
@@ -25,7 +27,7 @@ from extractors.relevance import PREFILTER_THRESHOLD, TopicProfile, score
 from extractors.urls import host_of
 from flows import judging
 from flows.alerts import send_alerts
-from flows.fetching import Fetcher, FetchError, RefusedAddress, Response
+from flows.fetching import Fetcher, FetchError, HostGivenUp, RefusedAddress
 from flows.report import Progress, RunReport
 from flows.settings import FetchSettings, Settings, load_settings
 from flows.workers import Extracted, extract_many, extraction_pool, start_server, worker_count
@@ -38,12 +40,45 @@ PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 PAGES_PER_TASK = 10  # pages per extraction task (see extract_pages)
 # Set in the environment, either asks for Prefect's flow-run heartbeats in `newsmon run` too (see run_once).
 _HEARTBEAT_SETTINGS = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class FetchedPage:
     task: PageTask
-    response: Response
+    url: str  # after redirects
+    status: int
+    content_type: str
+
+
+class HandOver(Generic[T]):
+    """A value handed from one step of the pipeline to the next exactly once, then let go.
+
+    Prefect keeps each task's result in its records and futures, in a reference cycle that only Python's
+    occasional full collection frees: page bodies (~170 KB a page) returned plainly by `fetch-pages` outlived
+    their batch (one forced collection freed 298 MiB, issue 12). Whatever Prefect keeps of a result that
+    holds one of these, the bodies go as soon as the next step has taken them."""
+
+    def __init__(self, value: T) -> None:
+        self._value: T | None = value
+
+    def take(self) -> T:
+        value, self._value = self._value, None
+        if value is None:
+            raise RuntimeError("handed over twice")
+        return value
+
+
+@dataclass(frozen=True)
+class FetchedBatch:
+    """What `fetch-pages` returns for one batch."""
+
+    pages: list[FetchedPage]
+    bodies: HandOver[list[bytes]]  # the pages' bodies, in the same order; taken by extract_pages
+    failures: list[PageFailure]
+    requests: int
+    unreachable: dict[str, str]  # origins given up so far in this run -> their first error (for the next batch)
+    left: int = 0  # pages not requested: the run's fetch deadline came first; they stay pending
 
 
 def _now() -> datetime:
@@ -121,20 +156,37 @@ def poll_feeds(feeds: Sequence[FeedState], fetch: FetchSettings, force: bool) ->
 
 
 @task(name="fetch-pages", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def fetch_pages(tasks: Sequence[PageTask], fetch: FetchSettings) -> tuple[list[FetchedPage], list[PageFailure], int]:
-    """Fetch pages concurrently, at most `per_host` at a time to one host. Returns pages, failures, requests."""
+def fetch_pages(
+    tasks: Sequence[PageTask], fetch: FetchSettings, until: datetime, unreachable: Mapping[str, str]
+) -> FetchedBatch:
+    """Fetch pages concurrently, at most `per_host` at a time to one host, and none after `until` (the run's
+    fetch deadline): a page it cuts off is a failure, a page it comes before is left pending for the next run."""
 
-    async def fetch_all() -> tuple[list[FetchedPage], list[PageFailure], int]:
-        pages: list[FetchedPage] = []
+    async def fetch_all() -> FetchedBatch:
+        pages: list[tuple[FetchedPage, bytes]] = []
         failures: list[PageFailure] = []
+        left: list[PageTask] = []
         hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(fetch.per_host))
         limit = asyncio.Semaphore(fetch.concurrency)
-        async with Fetcher(fetch) as fetcher:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (until - _now()).total_seconds()
+        async with Fetcher(fetch, unreachable=unreachable) as fetcher:
 
             async def one(item: PageTask) -> None:
                 async with limit, hosts[host_of(item.url)]:
+                    if loop.time() >= deadline:
+                        left.append(item)
+                        return
                     try:
-                        response = await fetcher.get(item.url, headers={"Accept": PAGE_ACCEPT})
+                        async with asyncio.timeout_at(deadline):
+                            response = await fetcher.get(item.url, headers={"Accept": PAGE_ACCEPT})
+                    except TimeoutError:
+                        reason = f"run's fetch deadline reached ([fetch] deadline_seconds = {fetch.deadline_seconds:g})"
+                        failures.append(PageFailure(item, reason))
+                        return
+                    except HostGivenUp as exc:
+                        failures.append(PageFailure(item, exc.reason, counted=False))
+                        return
                     except RefusedAddress as exc:
                         failures.append(PageFailure(item, exc.reason, retry=False))
                         return
@@ -144,37 +196,44 @@ def fetch_pages(tasks: Sequence[PageTask], fetch: FetchSettings) -> tuple[list[F
                 if response.status != 200 or not response.content:
                     failures.append(PageFailure(item, f"HTTP {response.status} with no content", response.status))
                     return
-                pages.append(FetchedPage(item, response))
+                page = FetchedPage(item, response.url, response.status, response.content_type)
+                pages.append((page, response.content))
 
             await asyncio.gather(*(one(item) for item in tasks))
-            return pages, failures, fetcher.requests
+            return FetchedBatch(
+                pages=[page for page, _ in pages],
+                bodies=HandOver([body for _, body in pages]),
+                failures=failures,
+                requests=fetcher.requests,
+                unreachable=fetcher.unreachable,
+                left=len(left),
+            )
 
     return asyncio.run(fetch_all())
 
 
 @task(name="extract-pages", cache_policy=NO_CACHE)
-def extract_pages(pages: Sequence[FetchedPage], pool: ProcessPoolExecutor) -> list[Future[list[Extracted]]]:
+def extract_pages(batch: FetchedBatch, pool: ProcessPoolExecutor) -> HandOver[list[Future[list[Extracted]]]]:
     """Queue the pages for extraction in the worker processes, a few per task; `collect_articles` gathers the
     results. Per-page tasks cost the main process 1.7 s of CPU per 1,000 pages in the pool's hand-over threads
-    (py-spy); tasks of PAGES_PER_TASK pages still keep both cores busy to a batch's end."""
-    items = [(page.response.content, page.response.url, page.response.content_type) for page in pages]
-    return [
-        pool.submit(extract_many, items[start : start + PAGES_PER_TASK])
-        for start in range(0, len(items), PAGES_PER_TASK)
-    ]
+    (py-spy); tasks of PAGES_PER_TASK pages still keep both cores busy to a batch's end. The bodies are taken
+    from the batch, and the results handed over once, so that neither stays in Prefect's records."""
+    items = [(body, page.url, page.content_type) for page, body in zip(batch.pages, batch.bodies.take(), strict=True)]
+    step = PAGES_PER_TASK
+    return HandOver([pool.submit(extract_many, items[start : start + step]) for start in range(0, len(items), step)])
 
 
 def collect_articles(
-    pages: Sequence[FetchedPage], futures: Sequence[Future[list[Extracted]]]
+    pages: Sequence[FetchedPage], extracting: HandOver[list[Future[list[Extracted]]]]
 ) -> tuple[list[NewArticle], list[PageFailure]]:
     articles: list[NewArticle] = []
     failures: list[PageFailure] = []
-    results = [result for future in futures for result in future.result()]
+    results = [result for future in extracting.take() for result in future.result()]
     for page, result in zip(pages, results, strict=True):
         if isinstance(result, str):
-            failures.append(PageFailure(page.task, result, http_status=page.response.status))
+            failures.append(PageFailure(page.task, result, http_status=page.status))
         else:
-            articles.append(NewArticle(page.task, page.response.url, *result))
+            articles.append(NewArticle(page.task, page.url, *result))
     return articles, failures
 
 
@@ -184,7 +243,8 @@ class _Batch:
     pages: list[FetchedPage]
     failures: list[PageFailure]
     requests: int
-    extracting: list[Future[list[Extracted]]]
+    left: int
+    extracting: HandOver[list[Future[list[Extracted]]]]
 
 
 def _prefilter(
@@ -218,6 +278,7 @@ def _ingest_pages(
     profile: TopicProfile,
 ) -> None:
     report.articles_known += store.link_known_entries(con)
+    # Only the configured feeds' pages: a feed removed from the config takes its pending pages with it.
     due = store.pages_due(con, _now(), feed_urls=[f.url for f in settings.feeds])
     if settings.relevance.prefilter:
         due = _prefilter(con, due, profile, report)
@@ -225,18 +286,27 @@ def _ingest_pages(
         return
     progress.start("pages", len(due))
     batches = list(_batches(due, max(settings.fetch.batch_size, 1)))
+    until = _now() + timedelta(seconds=settings.fetch.deadline_seconds)
     with extraction_pool(min(worker_count(settings.fetch.workers), len(due)), profile) as pool:
         # quote(): Prefect would otherwise walk every page of every batch looking for futures (1.6 s of CPU
         # per 1,000 pages, measured with cProfile in bench/ingest.py).
         # A three-stage pipeline: while batch n is stored, batch n+1 is extracted in the worker processes
         # and batch n+2 is fetched in a thread, so the cores never wait for the network or the database.
-        fetching = fetch_pages.submit(quote(batches[0]), settings.fetch)
+        # Batches are fetched one after the other: each hands the origins given up so far to the next.
+        fetching: PrefectFuture[FetchedBatch] | None = fetch_pages.submit(quote(batches[0]), settings.fetch, until, {})
         previous: _Batch | None = None
-        for number in range(len(batches)):
-            pages, failures, requests = fetching.result()
-            if number + 1 < len(batches):
-                fetching = fetch_pages.submit(quote(batches[number + 1]), settings.fetch)
-            current = _Batch(len(batches[number]), pages, failures, requests, extract_pages(quote(pages), pool))
+        for number, batch in enumerate(batches):
+            if fetching is None:  # the run's fetch deadline came: the remaining batches stay pending
+                report.pages_left += sum(len(rest) for rest in batches[number:])
+                break
+            fetched = fetching.result()
+            fetching = None  # let go of the future: Prefect's records of it are freed with it
+            report.hosts_given_up = dict(fetched.unreachable)
+            if number + 1 < len(batches) and _now() < until:
+                fetching = fetch_pages.submit(quote(batches[number + 1]), settings.fetch, until, fetched.unreachable)
+            extracting = extract_pages(quote(fetched), pool)  # type: ignore[call-overload]  # Prefect unwraps quote
+            current = _Batch(len(batch), fetched.pages, fetched.failures, fetched.requests, fetched.left, extracting)
+            del fetched
             if previous is not None:
                 _store_batch(con, settings, run_id, previous, report, progress)
             previous = current
@@ -258,6 +328,7 @@ def _store_batch(
     stored = store.store_pages(con, run_id, _now(), articles, failures, max_attempts=max_attempts, is_copy=is_copy)
     report.page_requests += batch.requests
     report.pages_fetched += len(batch.pages)
+    report.pages_left += batch.left
     report.articles_stored += stored
     report.articles_known += len(articles) - stored
     report.add_page_failures(failures, max_attempts=max_attempts)

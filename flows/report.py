@@ -35,10 +35,12 @@ class RunReport:
     articles_known: int = 0
     pages_failed: int = 0
     pages_given_up: int = 0
+    pages_left: int = 0  # not requested: the run's fetch deadline came first; the next run fetches them
     retry_in: timedelta | None = None
     alerts: AlertReport | None = None  # what mail was sent (immediate mode)
     alerts_waiting: int | None = None  # alerts queued when no [alerts] section sends them
     scored_otherwise: int = 0  # articles whose score was made under another topic definition or scorer
+    hosts_given_up: dict[str, str] = field(default_factory=dict)  # host:port -> the first connection-level error
     feed_errors: list[tuple[str, str]] = field(default_factory=list)
     page_errors: list[tuple[str, str]] = field(default_factory=list)
 
@@ -61,7 +63,7 @@ class RunReport:
     def add_page_failures(self, failures: Sequence[PageFailure], *, max_attempts: int) -> None:
         for failure in failures:
             self.pages_failed += 1
-            if not failure.retry or failure.task.attempts + 1 >= max_attempts:
+            if not failure.retry or failure.task.attempts + failure.counted >= max_attempts:
                 self.pages_given_up += 1
             self.page_errors.append((failure.task.url, failure.reason))
 
@@ -94,6 +96,11 @@ class RunReport:
             + (f", {self.pages_given_up} given up" if self.pages_given_up else "")
             + (f"; next retry in {_duration(self.retry_in)}" if self.retry_in is not None else ""),
         ]
+        if self.pages_left:
+            lines.append(
+                f"  deadline   {self.pages_left} pages not requested: the run's fetch deadline came first "
+                "([fetch] deadline_seconds); the next run fetches them"
+            )
         if self.alerts is not None:
             lines.append(self.alerts.render())
         elif self.alerts_waiting is not None:
@@ -107,6 +114,10 @@ class RunReport:
                 f"  scores     {self.scored_otherwise} articles were scored under another topic definition "
                 "(topic.toml, seeds, threshold or newsmon's scorer changed): `newsmon rescore` updates them"
             )
+        lines += _listed(
+            "hosts given up for this run (unreachable; their pages are retried next run)",
+            [(origin, error) for origin, error in self.hosts_given_up.items()],
+        )
         lines += _listed("failed feeds", self.feed_errors)
         lines += _listed("failed pages", self.page_errors)
         return "\n".join(lines)

@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from extractors.relevance import DEFAULT_THRESHOLD
 from extractors.topic import FeedSpec, Topic, parse_topic
@@ -38,6 +39,9 @@ class FetchSettings:
     min_poll_minutes: int = 0  # a feed is polled at most this often (Cache-Control and <ttl> may ask more)
     workers: int = 0  # extraction processes; 0: one per core
     batch_size: int = 100  # pages stored per transaction: a killed run loses at most one batch of work
+    request_seconds: float = 60.0  # per request, redirects and body included: a trickling server is cut off
+    deadline_seconds: float = 120.0  # a run's page fetching ends this long after it began (docs/fetching.md)
+    proxy: str = ""  # "": HTTP_PROXY/HTTPS_PROXY/NO_PROXY from the environment; "none"; or "http://host:port"
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,39 @@ def _alerts(raw: Any) -> AlertSettings:
     return AlertSettings(to=tuple(raw["to"]), from_=alerts.from_, mode=alerts.mode, digest_hour=alerts.digest_hour)
 
 
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+MAX_FETCH_SECONDS = 86400.0  # a day: a bound on a run's fetching that is longer is a mistake (or inf)
+
+
+def _fetch(raw: Any) -> FetchSettings:
+    fetch: FetchSettings = _section(FetchSettings, "fetch", raw)
+    for key in ("request_seconds", "deadline_seconds"):
+        if not 0 < getattr(fetch, key) <= MAX_FETCH_SECONDS:
+            raise ConfigError(
+                f"[fetch] {key} must be seconds above 0 and at most {MAX_FETCH_SECONDS:g}, not {getattr(fetch, key)!r}"
+            )
+    proxy = fetch.proxy
+    if proxy not in ("", "none") and not (
+        proxy.startswith(("http://", "https://")) and urlsplit(proxy).hostname and _port_ok(proxy)
+    ):
+        raise ConfigError(f'[fetch] proxy must be "", "none" or a URL like "http://proxy.example:3128", not {proxy!r}')
+    for name in _PROXY_VARIABLES if not proxy else ():
+        value = os.environ.get(name, "")
+        if "://" in value and not value.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"${name} is {value!r}: newsmon fetches through http:// and https:// proxies only "
+                '(set [fetch] proxy to "none" or to such a proxy to override the environment)'
+            )
+    return fetch
+
+
+def _port_ok(url: str) -> bool:
+    try:
+        return urlsplit(url).port is None or True
+    except ValueError:
+        return False
+
+
 def _smtp(raw: Any) -> SmtpSettings:
     smtp: SmtpSettings = _section(SmtpSettings, "smtp", raw)
     if smtp.security not in ("none", "starttls", "ssl"):
@@ -238,7 +275,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
         warehouse_path=Path(warehouse_path).expanduser().resolve(),
         feeds=_feeds(data["feeds"]) if "feeds" in data else topic.default_feeds,
         topic=topic,
-        fetch=_section(FetchSettings, "fetch", data.get("fetch", {})),
+        fetch=_fetch(data.get("fetch", {})),
         schedule=_section(ScheduleSettings, "schedule", data.get("schedule", {})),
         relevance=_section(TopicSettings, "topic", data.get("topic", {})),
         alerts=_alerts(data["alerts"]) if "alerts" in data else None,

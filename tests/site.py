@@ -22,6 +22,7 @@ class Route:
     gzip: bool = False  # send the body gzip-encoded
     raw_gzip: bytes | None = None  # a pre-made gzip body (a decompression bomb)
     delay: float = 0.0  # seconds before answering
+    trickle: float = 0.0  # seconds between two bytes of the body (the headers come at once)
     location: str | None = None  # for 3xx
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -33,7 +34,8 @@ class Request:
 
 
 class Site:
-    def __init__(self) -> None:
+    def __init__(self, address: str = "127.0.0.1") -> None:
+        self.address = address
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
         self._lock = threading.Lock()
@@ -71,16 +73,21 @@ class Site:
                     body, headers["Content-Encoding"] = route.raw_gzip, "gzip"
                 elif route.gzip:
                     body, headers["Content-Encoding"] = gzip.compress(body), "gzip"
-                self._send(route.status, body, headers)
+                self._send(route.status, body, headers, trickle=route.trickle)
 
-            def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+            def _send(self, status: int, body: bytes, headers: dict[str, str], *, trickle: float = 0.0) -> None:
                 try:
                     self.send_response(status)
                     for name, value in headers.items():
                         self.send_header(name, value)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    if body and status != 304:
+                    if body and status != 304 and trickle:
+                        for offset in range(len(body)):
+                            self.wfile.write(body[offset : offset + 1])
+                            self.wfile.flush()
+                            time.sleep(trickle)
+                    elif body and status != 304:
                         self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
@@ -89,14 +96,14 @@ class Site:
             def handle_error(self, request: object, client_address: object) -> None:
                 pass  # a client that hangs up (a timeout, a size cap) is part of the tests
 
-        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server = Server((address, 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+    def url(self, path: str, host: str | None = None) -> str:
+        return f"http://{host or self.address}:{self.port}{path}"
 
     def requested(self, prefix: str = "/") -> list[str]:
         with self._lock:

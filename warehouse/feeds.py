@@ -62,6 +62,7 @@ class PageFailure:
     reason: str
     http_status: int | None = None
     retry: bool = True  # False: never try again (an address newsmon may not fetch)
+    counted: bool = True  # False: not requested at all (its host was given up this run): no attempt spent
 
 
 # --- feeds -----------------------------------------------------------------------------------------------
@@ -286,7 +287,7 @@ def record_failure(
     con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, failure: PageFailure, max_attempts: int
 ) -> None:
     """Inside the storing transaction: one more failed attempt at a page (given up after max_attempts)."""
-    attempts = failure.task.attempts + 1
+    attempts = failure.task.attempts + (1 if failure.counted else 0)
     give_up = not failure.retry or attempts >= max_attempts
     next_retry = None if give_up else now + retry_delay(attempts)
     con.execute(
