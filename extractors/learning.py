@@ -10,7 +10,7 @@ headline weigh alike.
 `fit` learns the weights by L2-regularised logistic regression *centred on a prior model*: the weights shipped
 in seeds/ (learned from the shared labelled sample) or, for a topic with none, the hand weights of the
 transparent score. A few judgments thus move the model a little from what it knew; many move it far. Fitting
-needs scipy; scoring is plain Python over a dict, so that a worker process loads no numerical library.
+needs scipy; scoring is plain Python over a dict, so that a worker process never imports scipy.
 
 Pure: values in, values out; the caller reads and writes the parameters (`to_json`, `from_json`).
 """
