@@ -184,3 +184,48 @@ def test_a_later_judgment_of_the_same_article_wins(tmp_path: Path) -> None:
         assert [(j.what, j.label) for j in latest_judgments(con)] == [("https://a.example/x", "on")]
     finally:
         con.close()
+
+
+# A new sample of a kind the shipped parameters misjudge: agreements between the sides that are not military
+# (the hidden set's false positives), beside deliveries of arms and troops.
+_CIVIL = ["tourism", "tourist trips", "ski resort tours", "train travel", "a flight route", "trade fair",
+          "student exchange", "football match", "film festival", "a zoo animal exchange", "health cooperation",
+          "a bridge for cars"]  # fmt: skip
+_ARMS = ["artillery shells", "ballistic missiles", "rocket launchers", "troops", "engineers", "howitzers", "drones",
+         "soldiers", "munitions", "anti-tank weapons", "rifles", "tanks"]  # fmt: skip
+NEW_SAMPLE = [
+    {
+        "title": f"Russia and North Korea agree on {kind}",
+        "summary": f"Moscow and Pyongyang signed a deal on {kind}, officials said. The agreement covers {kind} only.",
+        "label": "off",
+    }
+    for kind in _CIVIL
+] + [
+    {
+        "title": f"North Korea sends {kind} to Russia's army",
+        "summary": f"Pyongyang delivered {kind} to Moscow for the war in Ukraine, intelligence officials said.",
+        "label": "on",
+    }
+    for kind in _ARMS
+]
+
+
+def _f1_by_score_command(config: Path, path: Path) -> float:
+    result = newsmon("score", "--config", str(config), str(path))
+    assert result.returncode == 0, result.stderr
+    pairs = [(line["is_relevant"], line["label"] == "on") for line in map(json.loads, result.stdout.splitlines())]
+    tp = sum(p and a for p, a in pairs)
+    wrong = sum(p != a for p, a in pairs)
+    return 2 * tp / (2 * tp + wrong) if tp else 0.0
+
+
+def test_judgments_for_half_of_a_new_sample_raise_f1_on_the_other_half(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [])
+    judged, held = tmp_path / "judged.jsonl", tmp_path / "held.jsonl"
+    for path, part in ((judged, NEW_SAMPLE[0::2]), (held, NEW_SAMPLE[1::2])):
+        path.write_text("".join(json.dumps(item) + "\n" for item in part), encoding="utf-8")
+    before = _f1_by_score_command(config, held)
+    result = newsmon("label", "--config", str(config), str(judged))
+    assert result.returncode == 0, result.stderr
+    after = _f1_by_score_command(config, held)
+    assert after >= before + 0.03 and after >= 0.9, (before, after)
