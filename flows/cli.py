@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 from flows.settings import ConfigError, Settings, load_settings
@@ -49,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         config=str(settings.config_path) if settings.config_path else None, force=args.force, quiet=args.quiet
     )
     print(report.render())
-    return EXIT_OK
+    return EXIT_FAILED if report.all_feeds_failed else EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -167,7 +168,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                     "newsmon · preview (nothing was sent)",
                 )
             )
-            print(message.as_string())
+            print(message.as_string() if args.raw else as_read(message))
             return EXIT_OK
         overview = store.alert_overview(con, recipients)
     finally:
@@ -199,8 +200,36 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def as_read(message: EmailMessage) -> str:
+    """A message as its reader sees it: the headers that show, then the decoded text part."""
+    lines = [f"{name}: {message[name]}" for name in ("From", "To", "Date", "Subject") if message[name]]
+    body = message.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else "(no text part)"
+    return "\n".join(lines) + "\n\n" + str(text).rstrip() + "\n"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsmon")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of minutes") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: it must be at least 1 minute")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsmon", description="Incremental news monitoring on one topic.")
+    parser.add_argument("--version", action="version", version=f"newsmon {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", help="TOML config file (default: $NEWSMON_CONFIG, else built-in defaults)")
@@ -212,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     serve = sub.add_parser("serve", parents=[common], help="run the ingest flow on a schedule (Prefect server)")
-    serve.add_argument("--every", type=int, metavar="MINUTES", help="interval (default: [schedule] interval_minutes)")
+    serve.add_argument("--every", type=_positive_int, metavar="MINUTES", help="interval (default: [schedule])")
     serve.set_defaults(func=cmd_serve)
 
     score = sub.add_parser("score", parents=[common], help="score JSON lines on stdin or in a file for relevance")
@@ -220,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.set_defaults(func=cmd_score)
 
     alerts = sub.add_parser("alerts", parents=[common], help="list pending and recent alerts")
-    alerts.add_argument("--preview", action="store_true", help="print the next message without sending it")
+    alerts.add_argument("--preview", action="store_true", help="show the next message as it will read, unsent")
+    alerts.add_argument("--raw", action="store_true", help="with --preview: the message as MIME source")
     alerts.add_argument("--retry-uncertain", action="store_true", help="requeue deliveries a killed run left half-sent")
     alerts.set_defaults(func=cmd_alerts)
 

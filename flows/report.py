@@ -47,6 +47,11 @@ class RunReport:
         return len(self.feed_errors)
 
     @property
+    def all_feeds_failed(self) -> bool:
+        """Every feed polled failed: `newsmon run` exits 1 so that a monitor notices."""
+        return self.feeds_polled > 0 and self.feeds_failed == self.feeds_polled
+
+    @property
     def seconds(self) -> float:
         end = self.finished_at or self.started_at
         return (end - self.started_at).total_seconds()
@@ -107,6 +112,8 @@ class RunReport:
                 f"  scores     {self.scored_otherwise} articles were scored under another topic definition "
                 "(topic.toml, seeds, threshold or newsmon's scorer changed): `newsmon rescore` updates them"
             )
+        if self.all_feeds_failed:
+            lines.append(f"  status     every feed polled failed ({self.feeds_failed}): exit status 1")
         lines += _listed("failed feeds", self.feed_errors)
         lines += _listed("failed pages", self.page_errors)
         return "\n".join(lines)
