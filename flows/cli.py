@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+from flows import interrupt
+from flows.server import prefect_api
 from flows.settings import ConfigError, Settings, load_settings
 from warehouse.db import WarehouseError
 
@@ -33,7 +35,17 @@ def configure_prefect(data_dir: Path, *, verbose: bool = False) -> None:
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, value)
+    _bypass_proxy_for_loopback()
     Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+
+
+def _bypass_proxy_for_loopback() -> None:
+    """Prefect's client talks to a server on loopback: never through an HTTP(S) proxy set for the web."""
+    if not any(os.environ.get(name) for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")):
+        return
+    for name in ("NO_PROXY", "no_proxy"):
+        hosts = [h for h in os.environ.get(name, "").split(",") if h.strip()]
+        os.environ[name] = ",".join(hosts + [h for h in ("127.0.0.1", "localhost", "::1") if h not in hosts])
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -44,11 +56,16 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    from flows.ingest import run_once
+    interrupt.install()
+    with prefect_api(Path(os.environ["PREFECT_HOME"]).expanduser()) as api:
+        from flows.ingest import run_once  # Prefect's imports take seconds: the local server starts meanwhile
 
-    report = run_once(
-        config=str(settings.config_path) if settings.config_path else None, force=args.force, quiet=args.quiet
-    )
+        report = run_once(
+            config=str(settings.config_path) if settings.config_path else None,
+            force=args.force,
+            quiet=args.quiet,
+            api_url=api.url(),
+        )
     print(report.render())
     return EXIT_FAILED if report.all_feeds_failed else EXIT_OK
 
@@ -275,8 +292,11 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseError as exc:
         print(f"newsmon: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("newsmon: interrupted; the next run picks up where this one stopped", file=sys.stderr)
+    except interrupt.Interrupted as stop:
+        interrupt.run_cleanups()
+        return stop.exit_status
+    except KeyboardInterrupt:  # before the handlers were installed
+        print(interrupt.MESSAGE, file=sys.stderr)
         return 130
 
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import duckdb
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.settings import temporary_settings
 from prefect.utilities.annotations import quote
 
@@ -23,6 +24,7 @@ from extractors.feeds import FeedParseError, parse_feed
 from extractors.polling import next_poll_at
 from extractors.relevance import PREFILTER_THRESHOLD, TopicProfile, profile_for, score
 from extractors.urls import host_of
+from flows import interrupt
 from flows.alerts import send_alerts
 from flows.fetching import Fetcher, FetchError, RefusedAddress, Response
 from flows.report import Progress, RunReport
@@ -280,24 +282,42 @@ def fingerprint_articles(con: duckdb.DuckDBPyConnection) -> int:
 # --- the flow --------------------------------------------------------------------------------------------
 
 
-def _poll(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, report: RunReport, force: bool) -> None:
+def _poll(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    report: RunReport,
+    force: bool,
+    progress: Progress,
+) -> None:
     now = _now()
     store.sync_feeds(con, [(f.url, f.name) for f in settings.feeds], now)
     due = store.feeds_due(con, [f.url for f in settings.feeds], now, force=force)
     report.feeds_skipped = len(settings.feeds) - len(due)
     if not due:
+        progress.say(f"feeds: none of {len(settings.feeds)} due yet")
         return
+    progress.say(f"feeds: polling {len(due)} of {len(settings.feeds)}")
     start_server()  # new entries are likely: the extraction workers' server starts up while the feeds are polled
     for outcome in poll_feeds(quote(due), settings.fetch, force):
         report.entries_new += store.record_feed_outcome(con, run_id, outcome, force=force)
         report.add_feed_outcome(outcome)
+    progress.say(f"feeds: {report.feeds_polled} polled, {report.feeds_failed} failed, {report.entries_new} new entries")
 
 
-@flow(name="newsmon-ingest", log_prints=True)
+def _run_id() -> str:
+    """The Prefect flow run's id: a run in the runs table is then the flow run of that id in Prefect's UI."""
+    context = FlowRunContext.get()
+    return str(context.flow_run.id) if context is not None and context.flow_run is not None else str(uuid.uuid4())
+
+
+@flow(name="newsmon-ingest")
 def ingest(config: str | None = None, force: bool = False, quiet: bool = False) -> RunReport:
     """Poll the feeds, fetch and extract what is new, and store it in the warehouse."""
+    # Prefect turns SIGTERM into a crash report it sends before stopping; newsmon stops first (flows.interrupt).
+    interrupt.install()
     settings = load_settings(config)
-    run_id = str(uuid.uuid4())
+    run_id = _run_id()
     report = RunReport(run_id=run_id, started_at=_now(), warehouse=str(settings.warehouse_path))
     progress = Progress(enabled=not quiet)
     con = connect(settings.warehouse_path)
@@ -305,7 +325,7 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
         store.start_run(con, run_id, report.started_at, forced=force)
         report.seeds_loaded = store.add_seeds(con, run_id, _now(), settings.topic.seeds)
         fingerprint_articles(con)  # seeds first: a fetched copy of a seed is then marked as such
-        _poll(con, settings, run_id, report, force)
+        _poll(con, settings, run_id, report, force, progress)
         profile = profile_for(settings.topic, settings.relevance.threshold)
         _ingest_pages(con, settings, run_id, report, progress, profile)
         score_articles(con, profile)
@@ -319,12 +339,17 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
         report.retry_in = store.retry_window(con, report.finished_at)
     finally:
         con.close()
+    # The report in Prefect's logs too: a served run's report is then in the UI, beside its flow run.
+    get_run_logger().info("%s", report.render())
     return report
 
 
-def run_once(config: str | None = None, force: bool = False, quiet: bool = False) -> RunReport:
-    """One run of the ingest flow outside a deployment, as `newsmon run` makes it."""
-    with one_off_settings():
+def run_once(
+    config: str | None = None, force: bool = False, quiet: bool = False, api_url: str | None = None
+) -> RunReport:
+    """One run of the ingest flow outside a deployment, as `newsmon run` makes it (with the Prefect API at
+    `api_url` when given)."""
+    with one_off_settings(), temporary_settings(updates={"api.url": api_url} if api_url else {}):
         return ingest(config=config, force=force, quiet=quiet)
 
 

@@ -163,6 +163,12 @@ class Progress:
             f"({rate:.0f}/s, about {left:.0f} s left)"
         )
 
+    def say(self, text: str) -> None:
+        self._say(text)
+
     def _say(self, text: str) -> None:
+        # Written, not printed: inside a flow Prefect turns print() into log records (log_prints), which its
+        # WARNING level then drops.
         if self.enabled:
-            print(text, file=self.stream, flush=True)
+            self.stream.write(text + "\n")
+            self.stream.flush()
