@@ -204,6 +204,27 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """The last runs, each feed's health, the alert queue and the warehouse's size; exit 1 when failing."""
+    from flows import status
+
+    settings = load_settings(args.config)
+    if not settings.warehouse_path.exists():
+        print(
+            f"newsmon status: no warehouse at {settings.warehouse_path} yet: `newsmon run` creates it", file=sys.stderr
+        )
+        return status.EXIT_FAILING
+    try:
+        data = status.collect(settings)
+    except WarehouseError as exc:
+        if "in use" not in str(exc):
+            raise
+        print(f"newsmon status: {exc}", file=sys.stderr)
+        return status.EXIT_BUSY
+    print(status.as_json(data) if args.json else status.render(data))
+    return status.exit_status(data)
+
+
 def cmd_digest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings.alerts is None:
@@ -273,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     digest = sub.add_parser("digest", parents=[common], help="send the digest of pending alerts now")
     digest.set_defaults(func=cmd_digest)
+
+    status = sub.add_parser("status", parents=[common], help="last runs, feed health, alerts; exit 1 when failing")
+    status.add_argument("--json", action="store_true", help="the same as JSON, for scripts and monitors")
+    status.set_defaults(func=cmd_status)
 
     rescore = sub.add_parser("rescore", parents=[common], help="recompute all relevance scores (no fetching)")
     rescore.set_defaults(func=cmd_rescore)
