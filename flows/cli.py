@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from datetime import UTC, datetime, timedelta
@@ -10,11 +11,13 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from flows import interrupt
+from flows.lock import Busy, ingest_lock
 from flows.server import prefect_api
 from flows.settings import ConfigError, Settings, load_settings
 from warehouse.db import WarehouseError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_BUSY = 75  # EX_TEMPFAIL: another ingest of the same configuration runs (--no-wait)
 
 
 def configure_prefect(data_dir: Path, *, verbose: bool = False) -> None:
@@ -57,15 +60,29 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     interrupt.install()
-    with prefect_api(Path(os.environ["PREFECT_HOME"]).expanduser()) as api:
-        from flows.ingest import run_once  # Prefect's imports take seconds: the local server starts meanwhile
 
-        report = run_once(
-            config=str(settings.config_path) if settings.config_path else None,
-            force=args.force,
-            quiet=args.quiet,
-            api_url=api.url(),
-        )
+    def waiting(holder: str) -> None:
+        print(f"newsmon: another ingest of this configuration is running ({holder}); waiting for it", file=sys.stderr)
+
+    with contextlib.ExitStack() as held:
+        try:  # the flow takes the same lock again (it is reentrant): a served run holds it too
+            held.enter_context(
+                ingest_lock(
+                    settings.warehouse_path, [f.url for f in settings.feeds], wait=not args.no_wait, on_wait=waiting
+                )
+            )
+        except Busy as busy:
+            print(f"newsmon: {busy}; not starting (--no-wait)", file=sys.stderr)
+            return EXIT_BUSY
+        with prefect_api(Path(os.environ["PREFECT_HOME"]).expanduser()) as api:
+            from flows.ingest import run_once  # Prefect's imports take seconds: the local server starts meanwhile
+
+            report = run_once(
+                config=str(settings.config_path) if settings.config_path else None,
+                force=args.force,
+                quiet=args.quiet,
+                api_url=api.url(),
+            )
     print(report.render())
     return EXIT_FAILED if report.all_feeds_failed else EXIT_OK
 
@@ -276,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", parents=[common], help="poll the feeds once and store what is new")
     run.add_argument("--force", action="store_true", help="poll every feed now, ignoring stored ETag/Last-Modified")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress lines, only the final report")
+    run.add_argument(
+        "--no-wait", action="store_true", help="exit 75 at once if another ingest of this configuration is running"
+    )
     run.set_defaults(func=cmd_run)
 
     serve = sub.add_parser("serve", parents=[common], help="run the ingest flow on a schedule (Prefect server)")

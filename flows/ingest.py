@@ -27,6 +27,7 @@ from extractors.urls import host_of
 from flows import interrupt
 from flows.alerts import send_alerts
 from flows.fetching import Fetcher, FetchError, RefusedAddress, Response
+from flows.lock import ingest_lock
 from flows.report import Progress, RunReport
 from flows.settings import FetchSettings, Settings, load_settings
 from flows.workers import Extracted, extract_many, extraction_pool, start_server, worker_count
@@ -317,9 +318,18 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
     # Prefect turns SIGTERM into a crash report it sends before stopping; newsmon stops first (flows.interrupt).
     interrupt.install()
     settings = load_settings(config)
+    progress = Progress(enabled=not quiet)
+
+    def waiting(holder: str) -> None:
+        progress.say(f"another ingest of this configuration is running ({holder}); waiting for it")
+
+    with ingest_lock(settings.warehouse_path, [f.url for f in settings.feeds], on_wait=waiting):
+        return _ingest(settings, force, progress)
+
+
+def _ingest(settings: Settings, force: bool, progress: Progress) -> RunReport:
     run_id = _run_id()
     report = RunReport(run_id=run_id, started_at=_now(), warehouse=str(settings.warehouse_path))
-    progress = Progress(enabled=not quiet)
     con = connect(settings.warehouse_path)
     try:
         store.start_run(con, run_id, report.started_at, forced=force)
