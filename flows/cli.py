@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import os
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -20,7 +20,7 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 EXIT_BUSY = 75  # EX_TEMPFAIL: another ingest of the same configuration runs (--no-wait)
 
 
-def configure_prefect(data_dir: Path, *, verbose: bool = False) -> None:
+def configure_prefect(data_dir: Path, *, verbose: bool = False, to_api: bool = False) -> None:
     """Prefect's defaults for newsmon; variables the user set win.
 
     Prefect's state goes under the data directory (not ~/.prefect), telemetry is off, and the embedded
@@ -34,7 +34,7 @@ def configure_prefect(data_dir: Path, *, verbose: bool = False) -> None:
         "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300",
         "PREFECT_LOGGING_LEVEL": "INFO" if verbose else "WARNING",
-        "PREFECT_LOGGING_TO_API_ENABLED": "false",
+        "PREFECT_LOGGING_TO_API_ENABLED": "true" if to_api else "false",
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, value)
@@ -88,37 +88,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    if not os.environ.get("PREFECT_API_URL"):
-        print(
-            "newsmon serve: schedules need a Prefect server. Start one with `prefect server start` and set "
-            "PREFECT_API_URL=http://127.0.0.1:4200/api",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
-    from flows.ingest import ingest
+    settings = load_settings(args.config)
+    # Served runs log to Prefect's API at INFO: each run's report is then in the UI, beside its flow run, and on
+    # this terminal (the runner streams the flow runs' output).
+    configure_prefect(settings.data_dir, verbose=True, to_api=True)
+    from flows.serve import serve
 
-    minutes = args.every or settings.schedule.interval_minutes
-    from prefect import serve
-
-    from flows.alerts import digest
-
-    config = str(settings.config_path) if settings.config_path else None
-    deployments = [
-        ingest.to_deployment(
-            name="newsmon-ingest", interval=timedelta(minutes=minutes), parameters={"config": config, "quiet": True}
-        )
-    ]
-    if settings.alerts is not None and settings.alerts.mode == "digest":
-        deployments.append(
-            digest.to_deployment(
-                name="newsmon-digest", cron=f"0 {settings.alerts.digest_hour} * * *", parameters={"config": config}
-            )
-        )
-    # limit=1: one flow run at a time. DuckDB has one writer, so a scheduled run that comes while another run
-    # (or the digest) still works waits for it instead of failing on the warehouse's lock.
-    serve(*deployments, limit=1)  # type: ignore[arg-type]  # to_deployment is sync here; its stub allows a coroutine
-    return EXIT_OK
+    return serve(settings, args.every)
 
 
 def cmd_score(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -11,6 +12,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 from prefect import flow, get_run_logger, task
@@ -29,10 +31,11 @@ from flows.alerts import send_alerts
 from flows.fetching import Fetcher, FetchError, RefusedAddress, Response
 from flows.lock import ingest_lock
 from flows.report import Progress, RunReport
+from flows.serve import cancel_missed_slots
 from flows.settings import FetchSettings, Settings, load_settings
 from flows.workers import Extracted, extract_many, extraction_pool, start_server, worker_count
 from warehouse import store
-from warehouse.db import connect
+from warehouse.db import WarehouseError, connect
 from warehouse.store import FeedOutcome, FeedState, NewArticle, PageFailure, PageTask
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, */*;q=0.8"
@@ -306,6 +309,21 @@ def _poll(
     progress.say(f"feeds: {report.feeds_polled} polled, {report.feeds_failed} failed, {report.entries_new} new entries")
 
 
+OPEN_WAIT_SECONDS = 15.0  # DuckDB admits no writer beside a reading process: `newsmon status` holds it briefly
+
+
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """The warehouse, waiting a little while another process (a `newsmon status`, an analyst) reads it."""
+    deadline = time.monotonic() + OPEN_WAIT_SECONDS
+    while True:
+        try:
+            return connect(path)
+        except WarehouseError as exc:
+            if "in use" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def _run_id() -> str:
     """The Prefect flow run's id: a run in the runs table is then the flow run of that id in Prefect's UI."""
     context = FlowRunContext.get()
@@ -319,6 +337,9 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
     interrupt.install()
     settings = load_settings(config)
     progress = Progress(enabled=not quiet)
+    missed = cancel_missed_slots()
+    if missed:
+        get_run_logger().info("%d runs of slots missed meanwhile cancelled: this run covers them", missed)
 
     def waiting(holder: str) -> None:
         progress.say(f"another ingest of this configuration is running ({holder}); waiting for it")
@@ -330,7 +351,7 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
 def _ingest(settings: Settings, force: bool, progress: Progress) -> RunReport:
     run_id = _run_id()
     report = RunReport(run_id=run_id, started_at=_now(), warehouse=str(settings.warehouse_path))
-    con = connect(settings.warehouse_path)
+    con = _connect(settings.warehouse_path)
     try:
         store.start_run(con, run_id, report.started_at, forced=force)
         report.seeds_loaded = store.add_seeds(con, run_id, _now(), settings.topic.seeds)
