@@ -67,6 +67,12 @@ def _conditional_headers(feed: FeedState, force: bool) -> dict[str, str]:
     return headers
 
 
+def _retry_after(exc: Exception) -> timedelta | None:
+    """The Retry-After a 429 or 503 asked for (flows.fetching keeps it on the error), if any."""
+    seconds = getattr(exc, "retry_after", None)
+    return timedelta(seconds=seconds) if isinstance(seconds, int | float) else None
+
+
 async def _poll_one(fetcher: Fetcher, feed: FeedState, force: bool) -> FeedOutcome:
     interval = timedelta(minutes=fetcher.settings.min_poll_minutes)
     try:
@@ -89,14 +95,20 @@ async def _poll_one(fetcher: Fetcher, feed: FeedState, force: bool) -> FeedOutco
         return FeedOutcome(
             url=feed.url,
             checked_at=checked,
-            next_check_at=next_poll_at(checked, interval, consecutive_errors=errors),
+            next_check_at=next_poll_at(checked, interval, consecutive_errors=errors, retry_after=_retry_after(exc)),
             status=status,
             error=str(exc),
         )
     return FeedOutcome(
         url=feed.url,
         checked_at=checked,
-        next_check_at=next_poll_at(checked, interval, cache_control=cache_control, ttl_minutes=parsed.ttl_minutes),
+        next_check_at=next_poll_at(
+            checked,
+            interval,
+            cache_control=cache_control,
+            ttl_minutes=parsed.ttl_minutes,
+            published=[entry.published_at for entry in parsed.entries],
+        ),
         status=response.status,
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
