@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 from prefect import flow, get_run_logger, task
@@ -21,7 +22,6 @@ from prefect.context import FlowRunContext
 from prefect.settings import temporary_settings
 from prefect.utilities.annotations import quote
 
-from extractors.duplicates import fingerprint, is_copy
 from extractors.feeds import FeedParseError, parse_feed
 from extractors.polling import next_poll_at
 from extractors.relevance import PREFILTER_THRESHOLD, TopicProfile, profile_for, score
@@ -33,10 +33,13 @@ from flows.lock import ingest_lock
 from flows.report import Progress, RunReport
 from flows.serve import cancel_missed_slots
 from flows.settings import FetchSettings, Settings, load_settings
-from flows.workers import Extracted, extract_many, extraction_pool, start_server, worker_count
+from flows.workers import extract_many, extraction_pool, start_server, worker_count
 from warehouse import store
 from warehouse.db import WarehouseError, connect
 from warehouse.store import FeedOutcome, FeedState, NewArticle, PageFailure, PageTask
+
+if TYPE_CHECKING:
+    from flows.workers import Extracted
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, */*;q=0.8"
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
@@ -269,6 +272,8 @@ def _store_batch(
     report: RunReport,
     progress: Progress,
 ) -> None:
+    from extractors.duplicates import is_copy  # numpy: imported when pages come, not by every idle run
+
     articles, extract_failures = collect_articles(batch.pages, batch.extracting)
     failures = batch.failures + extract_failures
     max_attempts = settings.fetch.max_page_attempts
@@ -291,6 +296,10 @@ def score_articles(con: duckdb.DuckDBPyConnection, profile: TopicProfile, *, all
 def fingerprint_articles(con: duckdb.DuckDBPyConnection) -> int:
     """Fingerprint the articles that have none yet (seeds, rows from before fingerprints existed)."""
     rows = store.articles_without_fingerprint(con)
+    if not rows:
+        return 0
+    from extractors.duplicates import fingerprint  # numpy: imported when there is something to fingerprint
+
     store.set_fingerprints(con, [(url, fingerprint(text)) for url, text in rows])
     return len(rows)
 

@@ -15,10 +15,16 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from extractors.articles import ExtractedArticle, ExtractionError, extract_article
-from extractors.duplicates import Fingerprint, fingerprint
-from extractors.relevance import Relevance, TopicProfile, score
+from extractors.relevance import TopicProfile, score
+
+if TYPE_CHECKING:  # trafilatura and numpy load where extraction happens: in the workers (and their fork server)
+    from extractors.articles import ExtractedArticle
+    from extractors.duplicates import Fingerprint
+    from extractors.relevance import Relevance
+
+    Extracted = tuple[ExtractedArticle, Relevance | None, Fingerprint | None] | str
 
 _profile: TopicProfile | None = None  # set once per worker process by extraction_pool's initializer
 
@@ -47,12 +53,12 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-Extracted = tuple[ExtractedArticle, Relevance | None, Fingerprint | None] | str
-
-
 def extract_in_worker(content: bytes, url: str, content_type: str) -> Extracted:
     """The article, its relevance and its fingerprint, or the reason there is no article (a string pickles
     more simply than an exception)."""
+    from extractors.articles import ExtractionError, extract_article
+    from extractors.duplicates import fingerprint
+
     try:
         article = extract_article(content, url, content_type)
     except ExtractionError as exc:

@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
 from extractors.alert_email import Story
-from extractors.articles import ExtractedArticle
-from extractors.duplicates import Fingerprint
 from extractors.feeds import FeedEntry
 from extractors.polling import retry_delay
 from extractors.relevance import Relevance
 from extractors.topic import Seed
 from warehouse.db import transaction
+
+if TYPE_CHECKING:  # types only: trafilatura and numpy cost a run that stores no page 1-2 s of imports
+    from extractors.articles import ExtractedArticle
+    from extractors.duplicates import Fingerprint
 
 
 @dataclass(frozen=True)
