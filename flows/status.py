@@ -73,6 +73,10 @@ def _when(value: datetime | None, now: datetime) -> str:
     return f"{value:%Y-%m-%d %H:%M} ({span} ago)" if seconds >= 0 else f"{value:%Y-%m-%d %H:%M} (in {span})"
 
 
+def _next(value: datetime | None, now: datetime) -> str:
+    return "the next run (due)" if value is None or value <= now else _when(value, now)
+
+
 def render(data: dict[str, Any], now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     size = data["warehouse"]["bytes"]
@@ -97,7 +101,7 @@ def render(data: dict[str, Any], now: datetime | None = None) -> str:
         lines.append(f"  {state:12s} {feed['name'] or feed['url']}")
         lines.append(
             f"      last poll {_when(feed['last_checked_at'], now)}, status {feed['last_status'] or '—'}; "
-            f"next poll {_when(feed['next_check_at'], now)}; last new entry {_when(feed['last_new_entry_at'], now)}"
+            f"next poll {_next(feed['next_check_at'], now)}; last new entry {_when(feed['last_new_entry_at'], now)}"
         )
         if feed["last_error"]:
             lines.append(f"      last error: {feed['last_error']}")
