@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import MutableMapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
+from flows import interrupt
 from flows.analysis_cli import add_analysis_commands
+from flows.lock import Busy, ingest_lock
+from flows.server import prefect_api
 from flows.settings import ConfigError, Settings, load_settings
 from warehouse.db import WarehouseError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_BUSY = 75  # EX_TEMPFAIL: another ingest of the same configuration runs (--no-wait)
 
 
-def configure_prefect(data_dir: Path, *, verbose: bool = False) -> None:
+def configure_prefect(data_dir: Path, *, verbose: bool = False, to_api: bool = False) -> None:
     """Prefect's defaults for newsmon; variables the user set win.
 
     Prefect's state goes under the data directory (not ~/.prefect), telemetry is off, and the embedded
@@ -30,11 +36,21 @@ def configure_prefect(data_dir: Path, *, verbose: bool = False) -> None:
         "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300",
         "PREFECT_LOGGING_LEVEL": "INFO" if verbose else "WARNING",
-        "PREFECT_LOGGING_TO_API_ENABLED": "false",
+        "PREFECT_LOGGING_TO_API_ENABLED": "true" if to_api else "false",
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, value)
+    _bypass_proxy_for_loopback()
     Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+
+
+def _bypass_proxy_for_loopback() -> None:
+    """Prefect's client talks to a server on loopback: never through an HTTP(S) proxy set for the web."""
+    if not any(os.environ.get(name) for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")):
+        return
+    for name in ("NO_PROXY", "no_proxy"):
+        hosts = [h for h in os.environ.get(name, "").split(",") if h.strip()]
+        os.environ[name] = ",".join(hosts + [h for h in ("127.0.0.1", "localhost", "::1") if h not in hosts])
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -45,52 +61,45 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    from flows.ingest import run_once
+    interrupt.install()
 
-    report = run_once(
-        config=str(settings.config_path) if settings.config_path else None, force=args.force, quiet=args.quiet
-    )
+    def waiting(holder: str) -> None:
+        print(f"newsmon: another ingest of this configuration is running ({holder}); waiting for it", file=sys.stderr)
+
+    with contextlib.ExitStack() as held:
+        try:  # the flow takes the same lock again (it is reentrant): a served run holds it too
+            held.enter_context(
+                ingest_lock(
+                    settings.warehouse.directory,
+                    [f.url for f in settings.feeds],
+                    wait=not args.no_wait,
+                    on_wait=waiting,
+                )
+            )
+        except Busy as busy:
+            print(f"newsmon: {busy}; not starting (--no-wait)", file=sys.stderr)
+            return EXIT_BUSY
+        with prefect_api(Path(os.environ["PREFECT_HOME"]).expanduser()) as api:
+            from flows.ingest import run_once  # Prefect's imports take seconds: the local server starts meanwhile
+
+            report = run_once(
+                config=str(settings.config_path) if settings.config_path else None,
+                force=args.force,
+                quiet=args.quiet,
+                api_url=api.url(),
+            )
     print(report.render())
-    return EXIT_OK
+    return EXIT_FAILED if report.all_feeds_failed else EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    if not os.environ.get("PREFECT_API_URL"):
-        print(
-            "newsmon serve: schedules need a Prefect server. Start one with `prefect server start` and set "
-            "PREFECT_API_URL=http://127.0.0.1:4200/api",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
-    from flows.ingest import ingest
+    settings = load_settings(args.config)
+    # Served runs log to Prefect's API at INFO: each run's report is then in the UI, beside its flow run, and on
+    # this terminal (the runner streams the flow runs' output).
+    configure_prefect(settings.data_dir, verbose=True, to_api=True)
+    from flows.serve import serve
 
-    minutes = args.every or settings.schedule.interval_minutes
-    from prefect import serve
-
-    from flows.alerts import digest
-
-    config = str(settings.config_path) if settings.config_path else None
-    from flows.feedback import start as start_feedback
-
-    feedback = start_feedback(settings)  # [feedback]: the endpoint of the alert e-mails' judging links
-    if feedback is not None:
-        print(f"newsmon serve: judging links answered at {settings.feedback.host}:{settings.feedback.port}")
-    deployments = [
-        ingest.to_deployment(
-            name="newsmon-ingest", interval=timedelta(minutes=minutes), parameters={"config": config, "quiet": True}
-        )
-    ]
-    if settings.alerts is not None and settings.alerts.mode == "digest":
-        deployments.append(
-            digest.to_deployment(
-                name="newsmon-digest", cron=f"0 {settings.alerts.digest_hour} * * *", parameters={"config": config}
-            )
-        )
-    # limit=1: one flow run at a time. DuckDB has one writer, so a scheduled run that comes while another run
-    # (or the digest) still works waits for it instead of failing on the warehouse's lock.
-    serve(*deployments, limit=1)  # type: ignore[arg-type]  # to_deployment is sync here; its stub allows a coroutine
-    return EXIT_OK
+    return serve(settings, args.every)
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -175,7 +184,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                     "newsmon · preview (nothing was sent)",
                 )
             )
-            print(message.as_string())
+            print(message.as_string() if args.raw else as_read(message))
             return EXIT_OK
         overview = store.alert_overview(con, recipients)
     finally:
@@ -194,6 +203,20 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """The last runs, each feed's health, the alert queue and the warehouse's size; exit 1 when failing."""
+    from flows import status
+
+    settings = load_settings(args.config)
+    try:
+        data = status.collect(settings)
+    except WarehouseError as exc:  # no warehouse yet, or its catalog cannot be reached
+        print(f"newsmon status: {exc}", file=sys.stderr)
+        return status.EXIT_FAILING
+    print(status.as_json(data) if args.json else status.render(data))
+    return status.exit_status(data)
+
+
 def cmd_digest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings.alerts is None:
@@ -207,8 +230,36 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def as_read(message: EmailMessage) -> str:
+    """A message as its reader sees it: the headers that show, then the decoded text part."""
+    lines = [f"{name}: {message[name]}" for name in ("From", "To", "Date", "Subject") if message[name]]
+    body = message.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else "(no text part)"
+    return "\n".join(lines) + "\n\n" + str(text).rstrip() + "\n"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsmon")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of minutes") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: it must be at least 1 minute")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsmon", description="Incremental news monitoring on one topic.")
+    parser.add_argument("--version", action="version", version=f"newsmon {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", help="TOML config file (default: $NEWSMON_CONFIG, else built-in defaults)")
@@ -217,10 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", parents=[common], help="poll the feeds once and store what is new")
     run.add_argument("--force", action="store_true", help="poll every feed now, ignoring stored ETag/Last-Modified")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress lines, only the final report")
+    run.add_argument(
+        "--no-wait", action="store_true", help="exit 75 at once if another ingest of this configuration is running"
+    )
     run.set_defaults(func=cmd_run)
 
     serve = sub.add_parser("serve", parents=[common], help="run the ingest flow on a schedule (Prefect server)")
-    serve.add_argument("--every", type=int, metavar="MINUTES", help="interval (default: [schedule] interval_minutes)")
+    serve.add_argument("--every", type=_positive_int, metavar="MINUTES", help="interval (default: [schedule])")
     serve.set_defaults(func=cmd_serve)
 
     score = sub.add_parser("score", parents=[common], help="score JSON lines on stdin or in a file for relevance")
@@ -228,12 +282,17 @@ def build_parser() -> argparse.ArgumentParser:
     score.set_defaults(func=cmd_score)
 
     alerts = sub.add_parser("alerts", parents=[common], help="list pending and recent alerts")
-    alerts.add_argument("--preview", action="store_true", help="print the next message without sending it")
+    alerts.add_argument("--preview", action="store_true", help="show the next message as it will read, unsent")
+    alerts.add_argument("--raw", action="store_true", help="with --preview: the message as MIME source")
     alerts.add_argument("--retry-uncertain", action="store_true", help="requeue deliveries a killed run left half-sent")
     alerts.set_defaults(func=cmd_alerts)
 
     digest = sub.add_parser("digest", parents=[common], help="send the digest of pending alerts now")
     digest.set_defaults(func=cmd_digest)
+
+    status = sub.add_parser("status", parents=[common], help="last runs, feed health, alerts; exit 1 when failing")
+    status.add_argument("--json", action="store_true", help="the same as JSON, for scripts and monitors")
+    status.set_defaults(func=cmd_status)
 
     rescore = sub.add_parser("rescore", parents=[common], help="recompute all relevance scores (no fetching)")
     rescore.set_defaults(func=cmd_rescore)
@@ -278,8 +337,11 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseError as exc:
         print(f"newsmon: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("newsmon: interrupted; the next run picks up where this one stopped", file=sys.stderr)
+    except interrupt.Interrupted as stop:
+        interrupt.run_cleanups()
+        return stop.exit_status
+    except KeyboardInterrupt:  # before the handlers were installed
+        print(interrupt.MESSAGE, file=sys.stderr)
         return 130
 
 

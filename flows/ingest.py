@@ -11,29 +11,34 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import duckdb
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 from prefect.settings import temporary_settings
 from prefect.utilities.annotations import quote
 
-from extractors.duplicates import fingerprint, is_copy
 from extractors.feeds import FeedParseError, parse_feed
 from extractors.polling import next_poll_at
 from extractors.relevance import PREFILTER_THRESHOLD, TopicProfile, score
 from extractors.urls import host_of
-from flows import judging
+from flows import interrupt, judging
 from flows.alerts import send_alerts
 from flows.fetching import Fetcher, FetchError, HostGivenUp, RefusedAddress
+from flows.lock import ingest_lock
 from flows.report import Progress, RunReport
+from flows.serve import cancel_missed_slots
 from flows.settings import FetchSettings, Settings, load_settings
-from flows.workers import Extracted, extract_many, extraction_pool, start_server, worker_count
+from flows.workers import extract_many, extraction_pool, start_server, worker_count
 from warehouse import search, store
 from warehouse.db import connect, maintain
 from warehouse.store import FeedOutcome, FeedState, NewArticle, PageFailure, PageTask
+
+if TYPE_CHECKING:
+    from flows.workers import Extracted
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, */*;q=0.8"
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
@@ -97,6 +102,12 @@ def _conditional_headers(feed: FeedState, force: bool) -> dict[str, str]:
     return headers
 
 
+def _retry_after(exc: Exception) -> timedelta | None:
+    """The Retry-After a 429 or 503 asked for (flows.fetching keeps it on the error), if any."""
+    seconds = getattr(exc, "retry_after", None)
+    return timedelta(seconds=seconds) if isinstance(seconds, int | float) else None
+
+
 async def _poll_one(fetcher: Fetcher, feed: FeedState, force: bool) -> FeedOutcome:
     interval = timedelta(minutes=fetcher.settings.min_poll_minutes)
     try:
@@ -119,14 +130,20 @@ async def _poll_one(fetcher: Fetcher, feed: FeedState, force: bool) -> FeedOutco
         return FeedOutcome(
             url=feed.url,
             checked_at=checked,
-            next_check_at=next_poll_at(checked, interval, consecutive_errors=errors),
+            next_check_at=next_poll_at(checked, interval, consecutive_errors=errors, retry_after=_retry_after(exc)),
             status=status,
             error=str(exc),
         )
     return FeedOutcome(
         url=feed.url,
         checked_at=checked,
-        next_check_at=next_poll_at(checked, interval, cache_control=cache_control, ttl_minutes=parsed.ttl_minutes),
+        next_check_at=next_poll_at(
+            checked,
+            interval,
+            cache_control=cache_control,
+            ttl_minutes=parsed.ttl_minutes,
+            published=[entry.published_at for entry in parsed.entries],
+        ),
         status=response.status,
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
@@ -322,6 +339,8 @@ def _store_batch(
     report: RunReport,
     progress: Progress,
 ) -> None:
+    from extractors.duplicates import is_copy  # numpy: imported when pages come, not by every idle run
+
     articles, extract_failures = collect_articles(batch.pages, batch.extracting)
     failures = batch.failures + extract_failures
     max_attempts = settings.fetch.max_page_attempts
@@ -345,6 +364,10 @@ def score_articles(con: duckdb.DuckDBPyConnection, profile: TopicProfile, *, all
 def fingerprint_articles(con: duckdb.DuckDBPyConnection) -> int:
     """Fingerprint the articles that have none yet (seeds, rows from before fingerprints existed)."""
     rows = store.articles_without_fingerprint(con)
+    if not rows:
+        return 0
+    from extractors.duplicates import fingerprint  # numpy: imported when there is something to fingerprint
+
     store.set_fingerprints(con, [(url, fingerprint(text)) for url, text in rows])
     return len(rows)
 
@@ -352,33 +375,63 @@ def fingerprint_articles(con: duckdb.DuckDBPyConnection) -> int:
 # --- the flow --------------------------------------------------------------------------------------------
 
 
-def _poll(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, report: RunReport, force: bool) -> None:
+def _poll(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    report: RunReport,
+    force: bool,
+    progress: Progress,
+) -> None:
     now = _now()
     store.sync_feeds(con, [(f.url, f.name) for f in settings.feeds], now)
     due = store.feeds_due(con, [f.url for f in settings.feeds], now, force=force)
     report.feeds_skipped = len(settings.feeds) - len(due)
     if not due:
+        progress.say(f"feeds: none of {len(settings.feeds)} due yet")
         return
+    progress.say(f"feeds: polling {len(due)} of {len(settings.feeds)}")
     start_server()  # new entries are likely: the extraction workers' server starts up while the feeds are polled
     outcomes = poll_feeds(quote(due), settings.fetch, force)
     report.entries_new += store.record_feed_outcomes(con, run_id, outcomes, force=force)
     for outcome in outcomes:
         report.add_feed_outcome(outcome)
+    progress.say(f"feeds: {report.feeds_polled} polled, {report.feeds_failed} failed, {report.entries_new} new entries")
 
 
-@flow(name="newsmon-ingest", log_prints=True)
+def _run_id() -> str:
+    """The Prefect flow run's id: a run in the runs table is then the flow run of that id in Prefect's UI."""
+    context = FlowRunContext.get()
+    return str(context.flow_run.id) if context is not None and context.flow_run is not None else str(uuid.uuid4())
+
+
+@flow(name="newsmon-ingest")
 def ingest(config: str | None = None, force: bool = False, quiet: bool = False) -> RunReport:
     """Poll the feeds, fetch and extract what is new, and store it in the warehouse."""
+    # Prefect turns SIGTERM into a crash report it sends before stopping; newsmon stops first (flows.interrupt).
+    interrupt.install()
     settings = load_settings(config)
-    run_id = str(uuid.uuid4())
-    report = RunReport(run_id=run_id, started_at=_now(), warehouse=str(settings.warehouse.directory))
     progress = Progress(enabled=not quiet)
+    missed = cancel_missed_slots()
+    if missed:
+        get_run_logger().info("%d runs of slots missed meanwhile cancelled: this run covers them", missed)
+
+    def waiting(holder: str) -> None:
+        progress.say(f"another ingest of this configuration is running ({holder}); waiting for it")
+
+    with ingest_lock(settings.warehouse.directory, [f.url for f in settings.feeds], on_wait=waiting):
+        return _ingest(settings, force, progress)
+
+
+def _ingest(settings: Settings, force: bool, progress: Progress) -> RunReport:
+    run_id = _run_id()
+    report = RunReport(run_id=run_id, started_at=_now(), warehouse=str(settings.warehouse.directory))
     con = connect(settings.warehouse)
     try:
         store.start_run(con, run_id, report.started_at, forced=force)
         report.seeds_loaded = store.add_seeds(con, run_id, _now(), settings.topic.seeds)
         fingerprint_articles(con)  # seeds first: a fetched copy of a seed is then marked as such
-        _poll(con, settings, run_id, report, force)
+        _poll(con, settings, run_id, report, force, progress)
         profile = judging.profile(settings, con)  # the shipped parameters and the analyst's judgments
         _ingest_pages(con, settings, run_id, report, progress, profile)
         score_articles(con, profile)
@@ -394,12 +447,17 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
         report.retry_in = store.retry_window(con, report.finished_at)
     finally:
         con.close()
+    # The report in Prefect's logs too: a served run's report is then in the UI, beside its flow run.
+    get_run_logger().info("%s", report.render())
     return report
 
 
-def run_once(config: str | None = None, force: bool = False, quiet: bool = False) -> RunReport:
-    """One run of the ingest flow outside a deployment, as `newsmon run` makes it."""
-    with one_off_settings():
+def run_once(
+    config: str | None = None, force: bool = False, quiet: bool = False, api_url: str | None = None
+) -> RunReport:
+    """One run of the ingest flow outside a deployment, as `newsmon run` makes it (with the Prefect API at
+    `api_url` when given)."""
+    with one_off_settings(), temporary_settings(updates={"api.url": api_url} if api_url else {}):
         return ingest(config=config, force=force, quiet=quiet)
 
 

@@ -49,6 +49,11 @@ class RunReport:
         return len(self.feed_errors)
 
     @property
+    def all_feeds_failed(self) -> bool:
+        """Every feed polled failed: `newsmon run` exits 1 so that a monitor notices."""
+        return self.feeds_polled > 0 and self.feeds_failed == self.feeds_polled
+
+    @property
     def seconds(self) -> float:
         end = self.finished_at or self.started_at
         return (end - self.started_at).total_seconds()
@@ -118,6 +123,8 @@ class RunReport:
             "hosts given up for this run (unreachable; their pages are retried next run)",
             [(origin, error) for origin, error in self.hosts_given_up.items()],
         )
+        if self.all_feeds_failed:
+            lines.append(f"  status     every feed polled failed ({self.feeds_failed}): exit status 1")
         lines += _listed("failed feeds", self.feed_errors)
         lines += _listed("failed pages", self.page_errors)
         return "\n".join(lines)
@@ -167,6 +174,12 @@ class Progress:
             f"({rate:.0f}/s, about {left:.0f} s left)"
         )
 
+    def say(self, text: str) -> None:
+        self._say(text)
+
     def _say(self, text: str) -> None:
+        # Written, not printed: inside a flow Prefect turns print() into log records (log_prints), which its
+        # WARNING level then drops.
         if self.enabled:
-            print(text, file=self.stream, flush=True)
+            self.stream.write(text + "\n")
+            self.stream.flush()

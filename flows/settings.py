@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -73,7 +75,31 @@ PASSWORD_ENV = "NEWSMON_SMTP_PASSWORD"
 
 @dataclass(frozen=True)
 class ScheduleSettings:
-    interval_minutes: int = 30  # how often `newsmon serve` runs the ingest flow
+    interval_minutes: int = 30  # how often `newsmon serve` runs the ingest flow (when `ingest` is not set)
+    ingest: str = ""  # a cron expression ("*/30 * * * *") or an interval ("30m", "2h"); "": interval_minutes
+
+    @property
+    def cron(self) -> str | None:
+        """The ingest schedule as a cron expression, or None when it is an interval."""
+        return self.ingest if self.ingest and parse_interval(self.ingest) is None else None
+
+    @property
+    def interval(self) -> timedelta:
+        """The ingest interval (meaningless when `cron` is set)."""
+        parsed = parse_interval(self.ingest)
+        return parsed if parsed is not None else timedelta(minutes=self.interval_minutes)
+
+
+_INTERVAL = re.compile(r"^\s*(\d+)\s*(s|sec|seconds?|m|min|minutes?|h|hours?|d|days?)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_interval(text: str) -> timedelta | None:
+    """ "30m", "2 hours", "1d" as a timedelta; None when `text` is not an interval (a cron expression, say)."""
+    match = _INTERVAL.match(text)
+    if not match:
+        return None
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)[0].lower()])
 
 
 @dataclass(frozen=True)
@@ -126,8 +152,47 @@ _SECTIONS: dict[str, Any] = {
 _ALIASES = {"from": "from_"}
 
 
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric key allows: at least `low` (more than `low` when `low_open`), at most `high`."""
+
+    low: float
+    high: float | None = None
+    low_open: bool = False
+
+    def allows(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        return above and (self.high is None or value <= self.high)
+
+    def __str__(self) -> str:
+        if self.high is not None:
+            return f"from {self.low:g} to {self.high:g}"
+        return f"more than {self.low:g}" if self.low_open else f"at least {self.low:g}"
+
+
+# Every numeric key's allowed values, checked at load: a value outside them would hang a run (concurrency 0),
+# break the scheduler (an interval of 0) or silently disable a feature (a threshold above 1).
+RANGES: dict[tuple[str, str], Range] = {
+    ("fetch", "timeout_seconds"): Range(0, low_open=True),
+    ("fetch", "max_bytes"): Range(1024),
+    ("fetch", "concurrency"): Range(1),
+    ("fetch", "per_host"): Range(1),
+    ("fetch", "retries"): Range(0, 10),
+    ("fetch", "backoff_seconds"): Range(0, 600),
+    ("fetch", "max_page_attempts"): Range(1),
+    ("fetch", "min_poll_minutes"): Range(0),
+    ("fetch", "workers"): Range(0, 256),
+    ("fetch", "batch_size"): Range(1),
+    ("topic", "threshold"): Range(0, 1),
+    ("schedule", "interval_minutes"): Range(1),
+    ("alerts", "digest_hour"): Range(0, 23),
+    ("smtp", "port"): Range(1, 65535),
+    ("smtp", "timeout_seconds"): Range(0, low_open=True),
+}
+
+
 def _typed(section: str, key: str, value: Any, expected: Any) -> Any:
-    name = f"[{section}] {key}"
+    name, given = f"[{section}] {key}", value
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if expected is tuple:
@@ -136,7 +201,10 @@ def _typed(section: str, key: str, value: Any, expected: Any) -> Any:
         return tuple(v.lower() for v in value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ConfigError(f"{name} must be of type {expected.__name__}, not {type(value).__name__} ({value!r})")
-    if expected in (int, float) and value < 0:
+    allowed = RANGES.get((section, key))
+    if allowed is not None and not allowed.allows(value):
+        raise ConfigError(f"{name} = {given!r} is out of range: it must be {allowed}")
+    if allowed is None and expected in (int, float) and value < 0:
         raise ConfigError(f"{name} must not be negative ({value!r})")
     return value
 
@@ -158,6 +226,7 @@ def _feeds(raw: Any) -> tuple[FeedSpec, ...]:
     if not isinstance(raw, list):
         raise ConfigError("[[feeds]] must be an array of tables, each with a url")
     feeds = []
+    seen: dict[str, int] = {}  # canonical URL -> the feed's number
     for number, item in enumerate(raw, start=1):
         if not isinstance(item, dict):
             raise ConfigError(f"feed {number} must be a table with a url")
@@ -173,6 +242,10 @@ def _feeds(raw: Any) -> tuple[FeedSpec, ...]:
             canonicalize(url)
         except InvalidURL as exc:
             raise ConfigError(f"feed {number}: {exc}") from exc
+        key = canonicalize(url)
+        if key in seen:
+            raise ConfigError(f"feed {number} ({url}) is the same feed as feed {seen[key]}: list each feed once")
+        seen[key] = number
         feeds.append(FeedSpec(url=url, name=name))
     return tuple(feeds)
 
@@ -183,8 +256,6 @@ def _alerts(raw: Any) -> AlertSettings:
         raise ConfigError("[alerts] to must list at least one email address")
     if alerts.mode not in ("immediate", "digest"):
         raise ConfigError(f'[alerts] mode must be "immediate" or "digest", not {alerts.mode!r}')
-    if not 0 <= alerts.digest_hour <= 23:
-        raise ConfigError(f"[alerts] digest_hour must be an hour from 0 to 23, not {alerts.digest_hour}")
     return AlertSettings(to=tuple(raw["to"]), from_=alerts.from_, mode=alerts.mode, digest_hour=alerts.digest_hour)
 
 
@@ -221,6 +292,23 @@ def _port_ok(url: str) -> bool:
         return False
 
 
+def _schedule(raw: Any) -> ScheduleSettings:
+    schedule: ScheduleSettings = _section(ScheduleSettings, "schedule", raw)
+    if schedule.ingest and parse_interval(schedule.ingest) is None:
+        from cronsim import CronSim, CronSimError  # Prefect's own cron parser
+
+        try:
+            CronSim(schedule.ingest, datetime.now(UTC))
+        except CronSimError as exc:
+            raise ConfigError(
+                f'[schedule] ingest = {schedule.ingest!r} is neither a cron expression ("*/30 * * * *") '
+                f'nor an interval ("30m", "2h"): {exc}'
+            ) from exc
+    elif schedule.ingest and schedule.interval <= timedelta(0):
+        raise ConfigError(f"[schedule] ingest = {schedule.ingest!r} is out of range: the interval must be more than 0")
+    return schedule
+
+
 def _smtp(raw: Any) -> SmtpSettings:
     smtp: SmtpSettings = _section(SmtpSettings, "smtp", raw)
     if smtp.security not in ("none", "starttls", "ssl"):
@@ -253,19 +341,26 @@ def load_settings(path: str | Path | None = None) -> Settings:
         raise ConfigError(f"cannot read config file {config_path}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {config_path} is not valid TOML: {exc}") from exc
+    try:
+        return _settings(data, config_path, topic)
+    except ConfigError as exc:
+        raise ConfigError(f"{config_path}: {exc}") from None
+
+
+def _settings(data: dict[str, Any], config_path: Path, topic: Topic) -> Settings:
     unknown = sorted(set(data) - set(_SECTIONS))
     if unknown:
-        raise ConfigError(f"unknown section [{unknown[0]}] in {config_path} (known: {', '.join(_SECTIONS)})")
+        raise ConfigError(f"unknown section [{unknown[0]}] (known: {', '.join(_SECTIONS)})")
     warehouse = data.get("warehouse", {})
     if not isinstance(warehouse, dict) or set(warehouse) - {"path", "catalog", "data_path"}:
-        raise ConfigError(f"[warehouse] in {config_path} takes the keys path, catalog and data_path")
+        raise ConfigError("[warehouse] takes the keys path, catalog and data_path")
     warehouse_path = warehouse.get("path", str(DEFAULT_WAREHOUSE))
     if not isinstance(warehouse_path, str) or not warehouse_path:
         raise ConfigError("[warehouse] path must be a non-empty string")
     catalog, data_path = warehouse.get("catalog"), warehouse.get("data_path")
     for key, value in (("catalog", catalog), ("data_path", data_path)):
         if value is not None and (not isinstance(value, str) or not value):
-            raise ConfigError(f"[warehouse] {key} in {config_path} must be a non-empty string")
+            raise ConfigError(f"[warehouse] {key} must be a non-empty string")
     if catalog is not None and not catalog.startswith("postgres:"):
         raise ConfigError(
             f'[warehouse] catalog in {config_path} must be a PostgreSQL catalog ("postgres:dbname=... host=..."); '
@@ -276,7 +371,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
         feeds=_feeds(data["feeds"]) if "feeds" in data else topic.default_feeds,
         topic=topic,
         fetch=_fetch(data.get("fetch", {})),
-        schedule=_section(ScheduleSettings, "schedule", data.get("schedule", {})),
+        schedule=_schedule(data.get("schedule", {})),
         relevance=_section(TopicSettings, "topic", data.get("topic", {})),
         alerts=_alerts(data["alerts"]) if "alerts" in data else None,
         smtp=_smtp(data.get("smtp", {})),

@@ -10,12 +10,21 @@ import multiprocessing.connection
 import multiprocessing.context
 import multiprocessing.forkserver
 import os
+import signal
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from extractors.articles import ExtractedArticle, ExtractionError, extract_article
-from extractors.duplicates import Fingerprint, fingerprint
-from extractors.relevance import Relevance, TopicProfile, score
+from extractors.relevance import TopicProfile, score
+
+if TYPE_CHECKING:  # trafilatura and numpy load where extraction happens: in the workers (and their fork server)
+    from extractors.articles import ExtractedArticle
+    from extractors.duplicates import Fingerprint
+    from extractors.relevance import Relevance
+
+    Extracted = tuple[ExtractedArticle, Relevance | None, Fingerprint | None] | str
 
 _profile: TopicProfile | None = None  # set once per worker process by extraction_pool's initializer
 
@@ -23,6 +32,9 @@ _profile: TopicProfile | None = None  # set once per worker process by extractio
 def _init_worker(profile: TopicProfile | None) -> None:
     global _profile
     _profile = profile
+    # Ctrl-C reaches the whole foreground process group: the run stops its workers itself (stop_pool), and a
+    # worker must not die printing its own KeyboardInterrupt traceback meanwhile.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
 
 
@@ -41,12 +53,12 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-Extracted = tuple[ExtractedArticle, Relevance | None, Fingerprint | None] | str
-
-
 def extract_in_worker(content: bytes, url: str, content_type: str) -> Extracted:
     """The article, its relevance and its fingerprint, or the reason there is no article (a string pickles
     more simply than an exception)."""
+    from extractors.articles import ExtractionError, extract_article
+    from extractors.duplicates import fingerprint
+
     try:
         article = extract_article(content, url, content_type)
     except ExtractionError as exc:
@@ -87,19 +99,39 @@ def worker_count(configured: int) -> int:
     return configured if configured > 0 else max(os.cpu_count() or 1, 1)
 
 
-def extraction_pool(workers: int, profile: TopicProfile | None = None) -> ProcessPoolExecutor:
+@contextmanager
+def extraction_pool(workers: int, profile: TopicProfile | None = None) -> Iterator[ProcessPoolExecutor]:
     """A pool of worker processes, each scoring relevance with `profile` right after extraction.
 
     Workers are forked from a fork server: a clean single-threaded process started once (forking this
     process, which runs Prefect's threads, could deadlock), which imports trafilatura and its kin and warms
     them up (flows.worker_preload) before it forks, so that the workers share that work instead of paying for
     it each (measured: 0.9 s of imports and 0.45 s of language model per worker)."""
-    return ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=_context(),
         initializer=_init_worker,
         initargs=(profile,),
     )
+    try:
+        yield pool
+    except BaseException:
+        stop_pool(pool)  # interrupted or failed: the queued pages are not worth waiting for
+        raise
+    pool.shutdown(wait=True)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop the workers now: queued work is dropped, running extractions are cut off (nothing is stored from
+    them: a batch is stored whole or not at all)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=1.0)
+        if process.is_alive():
+            process.kill()
 
 
 def _context() -> multiprocessing.context.BaseContext:

@@ -224,7 +224,12 @@ def test_preview_prints_the_next_message_without_sending(
 
     assert main(["alerts", "--preview", "--config", str(config)]) == 0
     out = capsys.readouterr().out
-    assert "Subject: " in out and "multipart/alternative" in out
+    # As the reader sees it: decoded headers and text, no MIME structure, no base64.
+    assert "\nSubject: Russia–North Korea military cooperation: 1 new story — " in "\n" + out
+    assert "Why: relevance" in out
+    assert "multipart/alternative" not in out and "Content-Transfer-Encoding" not in out
+    assert main(["alerts", "--preview", "--raw", "--config", str(config)]) == 0
+    assert "multipart/alternative" in capsys.readouterr().out
     assert smtp.inbox.received == []
     assert main(["alerts", "--config", str(config)]) == 0
     assert "1 waiting" in capsys.readouterr().out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from extractors.urls import canonicalize
 from flows.cli import main
 from flows.settings import (
+    RANGES,
     SEEDS_DIR,
     AlertSettings,
     ConfigError,
@@ -21,6 +23,8 @@ from flows.settings import (
     load_settings,
     load_topic,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_documented_keys_are_read(tmp_path: Path) -> None:
@@ -64,7 +68,6 @@ def test_config_comes_from_the_environment_when_not_given(tmp_path: Path, monkey
         ("[warehouse\n", "is not valid TOML"),
         ("[alerts]\nto = []\n", "[alerts] to must list at least one email address"),
         ('[alerts]\nto = ["a@b.c"]\nmode = "hourly"\n', "[alerts] mode must be"),
-        ('[alerts]\nto = ["a@b.c"]\ndigest_hour = 24\n', "digest_hour must be an hour"),
         ('[smtp]\nsecurity = "tls"\n', "[smtp] security must be"),
         ('[smtp]\npassword = "x"\n', "unknown key [smtp] password"),
     ],
@@ -77,12 +80,116 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) ->
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("section", "key", "value", "allowed"),
+    [
+        ("fetch", "concurrency", "0", "at least 1"),
+        ("fetch", "per_host", "0", "at least 1"),
+        ("fetch", "timeout_seconds", "0", "more than 0"),
+        ("fetch", "max_bytes", "10", "at least 1024"),
+        ("fetch", "retries", "-1", "from 0 to 10"),
+        ("fetch", "retries", "11", "from 0 to 10"),
+        ("fetch", "backoff_seconds", "-0.5", "from 0 to 600"),
+        ("fetch", "max_page_attempts", "0", "at least 1"),
+        ("fetch", "min_poll_minutes", "-1", "at least 0"),
+        ("fetch", "workers", "-1", "from 0 to 256"),
+        ("fetch", "batch_size", "0", "at least 1"),
+        ("topic", "threshold", "5", "from 0 to 1"),
+        ("topic", "threshold", "-0.1", "from 0 to 1"),
+        ("schedule", "interval_minutes", "0", "at least 1"),
+        ("alerts", "digest_hour", "24", "from 0 to 23"),
+        ("smtp", "port", "0", "from 1 to 65535"),
+        ("smtp", "port", "70000", "from 1 to 65535"),
+        ("smtp", "timeout_seconds", "0", "more than 0"),
+    ],
+)
+def test_out_of_range_value_is_one_line_naming_file_key_and_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], section: str, key: str, value: str, allowed: str
+) -> None:
+    config = tmp_path / "c.toml"
+    extra = 'to = ["a@b.c"]\n' if section == "alerts" else ""
+    config.write_text(f"[{section}]\n{extra}{key} = {value}\n", encoding="utf-8")
+    assert main(["run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    expected = f"[{section}] {key} = {value} is out of range: it must be {allowed}"
+    assert err == f"newsmon: config error: {config}: {expected}\n"
+
+
+@pytest.mark.parametrize("key", sorted(f"{section} {key}" for section, key in RANGES))
+def test_every_range_checked_key_exists_with_an_allowed_default(key: str) -> None:
+    section, name = key.split()
+    defaults = {"fetch": FetchSettings(), "topic": TopicSettings(), "schedule": ScheduleSettings()}
+    defaults |= {"alerts": AlertSettings(), "smtp": SmtpSettings()}
+    assert RANGES[(section, name)].allows(getattr(defaults[section], name))
+
+
+@pytest.mark.parametrize(
+    ("ingest", "cron", "interval"),
+    [
+        ("*/30 * * * *", "*/30 * * * *", None),
+        ("0 7 * * 1-5", "0 7 * * 1-5", None),
+        ("30m", None, timedelta(minutes=30)),
+        ("2 hours", None, timedelta(hours=2)),
+        ("45s", None, timedelta(seconds=45)),
+    ],
+)
+def test_schedule_ingest_is_a_cron_expression_or_an_interval(
+    tmp_path: Path, ingest: str, cron: str | None, interval: timedelta | None
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[schedule]\ningest = "{ingest}"\n', encoding="utf-8")
+    schedule = load_settings(config).schedule
+    assert schedule.cron == cron
+    if interval is not None:
+        assert schedule.interval == interval
+
+
+@pytest.mark.parametrize("ingest", ["every half hour", "61 * * * *", "0m"])
+def test_a_bad_schedule_is_a_config_error(tmp_path: Path, ingest: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[schedule]\ningest = "{ingest}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[schedule\] ingest"):
+        load_settings(config)
+
+
+def test_the_same_feed_twice_is_an_error(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[[feeds]]\nurl = "https://example.org/rss.xml"\n[[feeds]]\nurl = "https://Example.org/rss.xml#top"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"feed 2 .* is the same feed as feed 1"):
+        load_settings(config)
+
+
+@pytest.mark.parametrize("every", ["0", "-5", "soon"])
+def test_serve_every_must_be_a_positive_number_of_minutes(every: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "serve", "--every", every], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "argument --every" in result.stderr
+
+
+def test_version_is_printed() -> None:
+    command = [sys.executable, "-m", "flows.cli", "--version"]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("newsmon ") and result.stdout.split()[1][0].isdigit()
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["score", "--help"], ["alerts", "--help"]])
+def test_scripts_run_passes_any_subcommand_through(argv: list[str]) -> None:
+    result = subprocess.run([str(ROOT / "scripts" / "run"), *argv], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "unrecognized arguments" not in result.stderr
+
+
 def test_bad_config_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "c.toml"
     config.write_text("[fetch]\nbogus = 1\n", encoding="utf-8")
     assert main(["run", "--config", str(config)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("newsmon: config error: unknown key [fetch] bogus") and err.count("\n") == 1
+    assert err.startswith(f"newsmon: config error: {config}: unknown key [fetch] bogus") and err.count("\n") == 1
 
 
 def test_missing_config_file_exits_2_from_the_command_line(tmp_path: Path) -> None:

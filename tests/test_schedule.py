@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +131,44 @@ def test_serve_registers_schedules_and_a_scheduled_deployment_ingests(
             _stop(served)
             log.close()
     assert query(tmp_path, "SELECT count(*) FROM articles WHERE NOT is_seed")[0][0] == 2
+
+
+def test_slots_missed_while_the_machine_slept_run_once(prefect_api: str, site: Site, tmp_path: Path) -> None:
+    from prefect.states import Scheduled
+
+    config = write_config(tmp_path, [serve_news(site, PAGE_IDS[:1])])
+    env = {**os.environ, "PREFECT_API_URL": prefect_api, "PREFECT_HOME": str(tmp_path / "client-home")}
+    log = (tmp_path / "serve.log").open("wb")
+    served = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve", "--config", str(config), "--every", "600"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    with _client(prefect_api) as client:
+        try:
+            ingest = _wait(lambda: _deployments(client).get("newsmon-ingest"), 120, "the deployment")
+            now = datetime.now(UTC)
+            # Three slots of the schedule that passed while the machine slept, as Prefect's scheduler makes them.
+            missed = [
+                client.create_flow_run_from_deployment(
+                    ingest.id, state=Scheduled(scheduled_time=now - timedelta(minutes=m)), tags=["auto-scheduled"]
+                )
+                for m in (30, 20, 10)
+            ]
+
+            def final_states() -> list[str] | None:
+                states = [client.read_flow_run(run.id).state for run in missed]
+                final = [s.type.value for s in states if s is not None and s.is_final()]
+                return final if len(final) == len(missed) else None
+
+            outcomes = _wait(final_states, 240, "the missed runs")
+        finally:
+            _stop(served)
+            log.close()
+    # One run covers the missed slots: the oldest one (the runner takes it first), or serve's own first run when
+    # it started after they were made; the others are cancelled, never run.
+    assert outcomes.count("COMPLETED") <= 1 and outcomes.count("CANCELLED") >= 2, outcomes
+    assert query(tmp_path, "SELECT count(*) FROM runs")[0][0] <= 2  # serve's first run and at most one more

@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
-from extractors.articles import ExtractedArticle
-from extractors.duplicates import Fingerprint
 from extractors.relevance import Relevance
 from extractors.topic import Seed
 from warehouse.alerts import queue_alerts
 from warehouse.batches import SCHEMAS, with_batch
 from warehouse.db import in_transaction
 from warehouse.feeds import PageFailure, PageTask, mark_entries_stored, record_failure
+
+if TYPE_CHECKING:  # types only: trafilatura and numpy cost a run that stores no page 1-2 s of imports
+    from extractors.articles import ExtractedArticle
+    from extractors.duplicates import Fingerprint
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,109 @@
+"""`newsmon serve` on its own: it starts a real Prefect server, runs the first ingest at once and then on a short
+interval, puts each run's report in Prefect's logs, and SIGTERM leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from tests.helpers import PAGE_IDS, serve_news, write_config
+from tests.site import Site
+from tests.test_kill import _alive, _descendants, _wait_for
+from warehouse.db import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _finished_runs(warehouse: Path) -> list[tuple[str, Any]]:
+    con = connect(warehouse, read_only=True)
+    try:
+        return con.execute(
+            "SELECT run_id, started_at FROM runs WHERE finished_at IS NOT NULL ORDER BY started_at"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_serve_starts_its_server_runs_at_once_then_on_schedule_logs_reports_and_stops_cleanly(
+    site: Site, tmp_path: Path
+) -> None:
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    config = write_config(tmp_path, [serve_news(site, PAGE_IDS[:2])], '[schedule]\ningest = "20s"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        served = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "serve", "--config", str(config)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output() -> str:
+        return log_path.read_text(encoding="utf-8", errors="replace")
+
+    try:
+        assert _wait_for(lambda: "Prefect UI at" in output(), 240), output()[-3000:]
+        api = re.search(r"\(API (http://127\.0\.0\.1:\d+/api)\)", output())
+        assert api, output()
+        assert (tmp_path / "prefect" / "server.json").exists()  # a `newsmon run` meanwhile reuses this server
+        with SyncPrefectClient(api.group(1)) as client:
+            ingest = DeploymentFilter(name=DeploymentFilterName(any_=["newsmon-ingest"]))
+
+            def flow_runs() -> list[Any]:
+                return client.read_flow_runs(deployment_filter=ingest)
+
+            def completed() -> set[str]:
+                return {str(r.id) for r in flow_runs() if r.state is not None and r.state.is_completed()}
+
+            # (The warehouse is not read meanwhile: DuckDB admits no writer beside a reading process.)
+            assert _wait_for(lambda: len(completed()) >= 2, 300), output()[-4000:]
+            runs = flow_runs()
+            done = {str(r.id) for r in runs if r.state is not None and r.state.is_completed()}
+            running = {str(r.id) for r in runs if r.state is not None and r.state.is_running()}
+            scheduled = [r.expected_start_time for r in runs if "auto-scheduled" in r.tags and r.expected_start_time]
+            assert scheduled, "the scheduler made runs of the interval"
+            for run_id in done:
+
+                def report_logged(run_id: str = run_id) -> bool:
+                    logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(run_id)])))
+                    return any(f"newsmon run {run_id} finished" in entry.message for entry in logs)
+
+                assert _wait_for(report_logged, 30), f"no report in Prefect's logs for {run_id}"
+        assert "articles   2 stored" in output()  # the reports on serve's terminal too
+
+        processes = _descendants(served.pid)
+        assert processes, "serve runs its Prefect server as a child"
+        sent = time.monotonic()
+        served.send_signal(signal.SIGTERM)
+        returncode = served.wait(timeout=60)
+        print(f"serve stopped {time.monotonic() - sent:.1f} s after SIGTERM, exit {returncode}")
+    finally:
+        if served.poll() is None:
+            os.killpg(served.pid, signal.SIGKILL)
+            served.wait()
+    finished = _finished_runs(tmp_path / "wh")
+    assert done <= {run_id for run_id, _ in finished} <= done | running  # `runs` matches Prefect's flow runs
+    # The first run is serve's own, started at once: before the schedule's first slot.
+    assert finished[0][1] < min(scheduled)
+    assert returncode == 143, output()[-3000:]
+    assert _wait_for(lambda: not any(_alive(pid) for pid in processes), 10), "a process outlived serve"
+    assert not (tmp_path / "prefect" / "server.json").exists()
+    assert "Traceback" not in output(), output()[-3000:]

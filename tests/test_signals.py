@@ -1,0 +1,95 @@
+"""Ctrl-C and SIGTERM during a real `newsmon run`: it stops within 5 s with one line and exit 130/143, no
+traceback, no process left behind (extraction workers and the Prefect server it started included), and the next
+run completes the work."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import PAGE_IDS, query, serve_news, write_config
+from tests.site import Site
+from tests.test_kill import _alive, _descendants, _wait_for
+
+ROOT = Path(__file__).resolve().parents[1]
+STOP_WITHIN = 5.0  # seconds, from the signal to the process's exit (issue 8)
+
+
+@pytest.fixture(scope="module")
+def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One PREFECT_HOME for the module: its database is migrated once, by the first run."""
+    return tmp_path_factory.mktemp("prefect-home")
+
+
+def newsmon(config: Path, prefect_home: Path, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env["PREFECT_HOME"] = str(prefect_home)
+    with log.open("wb") as stderr:
+        return subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "run", "--config", str(config), *extra],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,  # a process group of its own, as a shell gives a command it starts
+        )
+
+
+def slow_site_config(site: Site, tmp_path: Path) -> Path:
+    feed = serve_news(site)
+    for page_id in PAGE_IDS[4:]:
+        site.routes[f"/news/{page_id}"].delay = 60  # the third batch hangs: the signal lands in the middle
+    config = write_config(tmp_path, [feed], "batch_size = 2\nworkers = 2\n")
+    config.write_text(config.read_text(encoding="utf-8").replace("timeout_seconds = 2.0", "timeout_seconds = 30.0"))
+    return config
+
+
+@pytest.mark.parametrize(
+    ("name", "signum", "to_group", "status"),
+    [("ctrl-c", signal.SIGINT, True, 130), ("sigterm", signal.SIGTERM, False, 143)],
+)
+def test_signal_mid_run_stops_within_5_s_cleanly_and_the_next_run_completes(
+    site: Site, tmp_path: Path, prefect_home: Path, name: str, signum: int, to_group: bool, status: int
+) -> None:
+    config = slow_site_config(site, tmp_path)
+    log = tmp_path / "stderr.txt"
+    process = newsmon(config, prefect_home, log)
+    try:
+        reached = _wait_for(lambda: site.requested(f"/news/{PAGE_IDS[4]}"), 240)
+        assert reached, "the run never reached batch 3: " + log.read_text(errors="replace")[-2000:]
+        time.sleep(1.5)  # batch 2 is extracted and committed meanwhile
+        started = _descendants(process.pid)
+        sent = time.monotonic()
+        if to_group:
+            os.killpg(process.pid, signum)  # Ctrl-C in a terminal reaches the whole foreground group
+        else:
+            os.kill(process.pid, signum)  # systemd, kill(1): the main process only
+        returncode = process.wait(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    stderr = log.read_text(errors="replace")
+    print(f"{name}: exit {returncode} {took:.2f} s after the signal")
+    assert returncode == status, stderr
+    assert took < STOP_WITHIN, stderr
+    assert "Traceback" not in stderr, stderr
+    assert stderr.count("interrupted; the next run resumes where this one stopped") == 1, stderr
+    assert started, "the run had started its extraction workers and its Prefect server"
+    assert _wait_for(lambda: not any(_alive(pid) for pid in started), 2), "a process outlived the run"
+
+    partial = query(tmp_path, "SELECT count(*) FROM articles WHERE NOT is_seed")[0][0]
+    assert partial < len(PAGE_IDS)
+    for page_id in PAGE_IDS[4:]:
+        site.routes[f"/news/{page_id}"].delay = 0
+    again = newsmon(config, prefect_home, tmp_path / "again.txt", "-q")
+    assert again.wait(timeout=240) == 0, (tmp_path / "again.txt").read_text(errors="replace")
+    assert query(tmp_path, "SELECT count(*) FROM articles WHERE NOT is_seed")[0][0] == len(PAGE_IDS)
+    assert query(tmp_path, "SELECT state, count(*) FROM entries GROUP BY state") == [("stored", len(PAGE_IDS))]
