@@ -22,6 +22,7 @@ from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
 from tests.helpers import PAGE_IDS, query, serve_news, write_config
 from tests.site import Site
 from tests.smtp import free_port
+from warehouse.db import WarehouseError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -171,4 +172,8 @@ def test_slots_missed_while_the_machine_slept_run_once(prefect_api: str, site: S
     # One run covers the missed slots: the oldest one (the runner takes it first), or serve's own first run when
     # it started after they were made; the others are cancelled, never run.
     assert outcomes.count("COMPLETED") <= 1 and outcomes.count("CANCELLED") >= 2, outcomes
-    assert query(tmp_path, "SELECT count(*) FROM runs")[0][0] <= 2  # serve's first run and at most one more
+    try:
+        runs = query(tmp_path, "SELECT count(*) FROM runs")[0][0]
+    except WarehouseError:  # every run was cancelled before one created the warehouse
+        runs = 0
+    assert runs <= 2  # serve's first run and at most one more

@@ -160,6 +160,9 @@ def _open(spec: WarehouseSpec, *, read_only: bool) -> duckdb.DuckDBPyConnection:
             con.execute(statement)
     except duckdb.Error as exc:
         con.close()
+        if read_only and "creating a new DuckLake is explicitly disabled" in str(exc):
+            # The catalog file is there but no run finished creating the lake in it yet.
+            raise WarehouseError(f"no warehouse at {spec.directory} yet (run `newsmon run` first)") from exc
         raise WarehouseError(f"cannot open the warehouse {spec.attach_target}: {exc}") from exc
     con.execute("SET TimeZone = 'UTC'")
     return con
