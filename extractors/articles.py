@@ -260,7 +260,7 @@ def extract_article(content: bytes, url: str, content_type: str = "text/html") -
     text, path = _text(tree, url)
     if len(text) < MIN_TEXT_CHARS:
         raise ExtractionError(f"no article text found ({len(text)} characters extracted)")
-    reason = refusal(url, meta.title, text)
+    reason = refusal(meta.title, text)
     if reason:
         raise ExtractionError(reason)
     language = _language(declared_language, text)
