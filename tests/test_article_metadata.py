@@ -141,15 +141,17 @@ def test_a_short_real_article_is_kept() -> None:
             "<p>Sorry, the page you were looking for does not exist or has been moved to another address.</p>",
             "an error page",
         ),
-        ("https://news.example.org/", "Example News", BODY, "a front page"),
     ],
 )
-def test_bot_walls_error_pages_and_front_pages_are_refused_with_their_reason(
-    url: str, title: str, body: str, reason: str
-) -> None:
+def test_bot_walls_and_error_pages_are_refused_with_their_reason(url: str, title: str, body: str, reason: str) -> None:
     page = f"<html><head><title>{title}</title></head><body><article>{body}</article></body></html>".encode()
     with pytest.raises(ExtractionError, match=reason):
         extract_article(page, url)
+
+
+def test_a_front_page_is_kept() -> None:
+    article = extract_article(_page("de", "<title>Example News</title>", "", BODY), "https://news.example.org/")
+    assert "Beistandspflicht" in article.text
 
 
 def test_an_article_about_captchas_is_not_taken_for_a_bot_wall() -> None:
