@@ -171,4 +171,5 @@ def test_slots_missed_while_the_machine_slept_run_once(prefect_api: str, site: S
     # One run covers the missed slots: the oldest one (the runner takes it first), or serve's own first run when
     # it started after they were made; the others are cancelled, never run.
     assert outcomes.count("COMPLETED") <= 1 and outcomes.count("CANCELLED") >= 2, outcomes
-    assert query(tmp_path, "SELECT count(*) FROM runs")[0][0] <= 2  # serve's first run and at most one more
+    if (tmp_path / "wh.duckdb").exists():  # serve may have been stopped before its own first run got going
+        assert query(tmp_path, "SELECT count(*) FROM runs")[0][0] <= 2  # serve's first run and at most one more
