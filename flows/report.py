@@ -171,7 +171,7 @@ class Progress:
         left = (self.total - self.done) / rate if rate else 0
         self._say(
             f"{self.label}: {self.done}/{self.total} done, {stored} stored, {failed} failed "
-            f"({rate:.0f}/s, about {left:.0f} s left)"
+            f"({rate:.{0 if rate >= 10 else 1}f}/s, about {left:.0f} s left)"
         )
 
     def say(self, text: str) -> None:
