@@ -168,7 +168,7 @@ def test_each_new_fetch_bound_is_range_checked_at_load(tmp_path: Path, text: str
     config.write_text(f"[fetch]\n{text}\n", encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         load_settings(config)
-    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+    assert str(caught.value).startswith(f"{config}: {message}") and "\n" not in str(caught.value)  # file, then key
 
 
 def test_the_new_fetch_keys_are_read(tmp_path: Path) -> None:

@@ -318,3 +318,21 @@ def test_a_run_by_hand_sends_no_heartbeats_unless_the_environment_asks(monkeypat
     monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "60")
     with one_off_settings():
         assert get_current_settings().flows.heartbeat_frequency is not None
+
+
+def test_the_pages_own_date_is_stored_beside_the_feeds(site: Site, tmp_path: Path) -> None:
+    text = " ".join(["North Korean troops and Russian officers trained together near the border."] * 12)
+    site.routes["/dated"] = Route(
+        body=(
+            '<html lang="en"><head><title>Drills</title>'
+            '<meta property="article:published_time" content="2024-06-19T08:00:00+09:00"></head>'
+            f"<body><article><h1>Drills</h1><p>{text}</p><p>{text}</p></article></body></html>"
+        ).encode()
+    )
+    items = [{"title": "Drills", "link": site.url("/dated"), "guid": "d1", "pubDate": "Tue, 19 Nov 2024 08:00:00 GMT"}]
+    site.routes["/feed.xml"] = Route(body=rss("News", items), content_type="application/rss+xml")
+    run(write_config(tmp_path, [site.url("/feed.xml")]))
+    rows = query(
+        tmp_path, "SELECT published_at::DATE::VARCHAR, page_published::VARCHAR FROM articles WHERE NOT is_seed"
+    )
+    assert rows == [("2024-11-19", "2024-06-19")]  # the feed's date first, the page's beside it

@@ -129,6 +129,7 @@ def _add_articles(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, it
                 scored_at=now if item.relevance is not None else None,
                 minhash=list(item.fingerprint.signature) if item.fingerprint else None,
                 shingles=item.fingerprint.shingles if item.fingerprint else 0,
+                page_published=a.published,
                 **_score_columns(item.relevance),
             ),
         )

@@ -70,6 +70,7 @@ SCHEMAS = {
             ("duplicate_of", pa.string()),
             ("minhash", pa.list_(pa.uint32())),
             ("shingles", pa.int32()),
+            ("page_published", pa.date32()),
         ]
     ),
     "bands": pa.schema([("url", pa.string()), ("band", pa.int16()), ("hash", pa.int64())]),
