@@ -8,7 +8,9 @@ of slots the machine slept through are cancelled by the run that covers them: on
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -96,6 +98,9 @@ def _serve(settings: Settings, every_minutes: int | None) -> int:
     _say(f"deployment {INGEST} ({when}); first run {first.name} starts now")
     # Prefect's runner calls its async stop() without awaiting it on SIGTERM; the stop happens regardless.
     warnings.filterwarnings("ignore", message="coroutine 'Runner.astop' was never awaited", category=RuntimeWarning)
+    # On SIGTERM the runner's exit cancels the handler of a flow run's open control-channel connection, and
+    # asyncio then logs that cancelled task as an error with two tracebacks: noise of a clean stop, dropped.
+    logging.getLogger("asyncio").addFilter(_CancelledOnStop())
     try:
         # limit=1: one flow run at a time (the ingest lock would also hold a second one back, occupying a slot).
         # pause_on_shutdown=False: the schedules stay active across restarts.
@@ -105,6 +110,14 @@ def _serve(settings: Settings, every_minutes: int | None) -> int:
         return 128 + signal.SIGTERM
     _say("stopped")
     return 0
+
+
+class _CancelledOnStop(logging.Filter):
+    """Drops asyncio's report of a task cancelled by the runner's stop (and only that)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, asyncio.CancelledError)
 
 
 def _stop_children() -> None:
