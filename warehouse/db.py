@@ -89,7 +89,6 @@ _EXTENSION_PACKAGES = {
     "ducklake": "duckdb_extension_ducklake",
     "sqlite_scanner": "duckdb_extension_sqlite_scanner",
     "postgres_scanner": "duckdb_extension_postgres_scanner",
-    "fts": "duckdb_extension_fts",
 }
 
 
@@ -103,19 +102,6 @@ def extension_path(name: str) -> Path:
     if not path.exists():
         raise WarehouseError(f"the {name} extension for DuckDB {duckdb.__version__} is not installed ({path})")
     return path
-
-
-def fts_extension_path() -> Path:
-    return extension_path("fts")
-
-
-def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    con.execute(f"LOAD '{extension_path(name)}'")
-
-
-def load_fts(con: duckdb.DuckDBPyConnection) -> None:
-    """Load full-text search (BM25) from the installed package."""
-    load_extension(con, "fts")
 
 
 def attach_statements(spec: WarehouseSpec, *, read_only: bool) -> list[str]:
@@ -227,16 +213,13 @@ def _migrate_once(con: duckdb.DuckDBPyConnection) -> list[str]:
     for version, name, sql in _migrations():
         if version in applied:
             continue
-        con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(sql)
-            con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, datetime.now(UTC)])
-            con.execute("COMMIT")
+            with transaction(con):
+                con.execute(sql)
+                con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, datetime.now(UTC)])
         except duckdb.TransactionException:
-            _rollback(con)
-            raise
+            raise  # a concurrent writer's commit: migrate() runs it again
         except duckdb.Error as exc:
-            _rollback(con)
             raise WarehouseError(f"migration {name} failed: {exc}") from exc
         done.append(name)
     return done

@@ -14,8 +14,8 @@ LEGACY_MIGRATIONS = importlib.resources.files("warehouse") / "migrations_duckdb"
 TABLES = ("runs", "feeds", "entries", "articles", "page_failures", "article_bands", "alerts", "alert_deliveries")
 
 
-def _migrate_legacy(con: duckdb.DuckDBPyConnection, alias: str) -> None:
-    """Bring the old file to the last DuckDB-file schema first (its own numbered migrations)."""
+def _check_legacy_schema(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+    """The old file must hold every DuckDB-file migration: its tables are copied column by column."""
     applied = {r[0] for r in con.execute(f"SELECT version FROM {alias}.schema_migrations").fetchall()}
     for item in sorted(LEGACY_MIGRATIONS.iterdir(), key=lambda i: i.name):
         if item.name.endswith(".sql") and int(item.name[:4]) not in applied:
@@ -33,7 +33,7 @@ def upgrade_legacy(con: duckdb.DuckDBPyConnection, legacy: Path) -> dict[str, in
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot read the old warehouse {legacy} to upgrade it: {exc}") from exc
     try:
-        _migrate_legacy(con, alias)
+        _check_legacy_schema(con, alias)
         present = con.execute("SELECT count(*) FROM articles").fetchone()
         if present and present[0]:
             raise WarehouseError(f"the lake beside {legacy} already holds articles: not upgrading over them")
