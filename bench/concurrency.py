@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import statistics
 import subprocess
@@ -25,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.ingest import ROOT, _one_pass, bare_extract_rate, load_pages, serve
+from bench.ingest import ROOT, _one_pass, bare_extract_rate, load_pages, start_site
 
 # What an analyst asks while the schedule writes, twice a second: volume per outlet, and the latest headlines
 # on a word.
@@ -130,14 +129,8 @@ def main() -> int:
     print(f"pages: {len(pages)} distinct, served under {args.pages} URLs through {args.feeds} feeds", flush=True)
     bare_rate, _ = bare_extract_rate(pages, truth)
 
-    spawn = multiprocessing.get_context("spawn")
-    port, page_requests = spawn.Value("i", 0), spawn.Value("i", 0)
-    server = spawn.Process(target=serve, args=(port, page_requests, args.pages, args.feeds), daemon=True)
-    server.start()
-    while not port.value:
-        time.sleep(0.05)
+    server, feeds, _ = start_site(args.pages, args.feeds)
     assert server.pid is not None
-    feeds = [f"http://127.0.0.1:{port.value}/feed{j}.xml" for j in range(args.feeds)]
     run_once(config=str(_config(work, "warmup", [])), quiet=True)  # Prefect's start-up, not counted
 
     before = (COMMITS.commits, COMMITS.seconds)

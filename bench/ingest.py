@@ -101,6 +101,18 @@ def serve(port_out: Any, page_requests: Any, n_pages: int, n_feeds: int) -> None
     server.serve_forever()
 
 
+def start_site(n_pages: int, n_feeds: int) -> tuple[multiprocessing.process.BaseProcess, list[str], Any]:
+    """The loopback site in a process of its own, as a remote site would be: the process, its feed URLs, and
+    the shared count of page requests it answered."""
+    spawn = multiprocessing.get_context("spawn")
+    port, page_requests = spawn.Value("i", 0), spawn.Value("i", 0)
+    server = spawn.Process(target=serve, args=(port, page_requests, n_pages, n_feeds), daemon=True)
+    server.start()
+    while not port.value:
+        time.sleep(0.05)
+    return server, [f"http://127.0.0.1:{port.value}/feed{j}.xml" for j in range(n_feeds)], page_requests
+
+
 def bare_extract_rate(pages: dict[str, bytes], truth: dict[str, str]) -> tuple[float, float]:
     import trafilatura
 
@@ -227,13 +239,8 @@ def main() -> int:
     print(f"pages: {len(pages)} distinct, served under {args.pages} URLs through {args.feeds} feeds", flush=True)
     bare_rate, bare_f1 = bare_extract_rate(pages, truth)
 
-    spawn = multiprocessing.get_context("spawn")
-    port, page_requests = spawn.Value("i", 0), spawn.Value("i", 0)
-    server = spawn.Process(target=serve, args=(port, page_requests, args.pages, args.feeds), daemon=True)
-    server.start()
-    while not port.value:
-        time.sleep(0.05)
-    feeds = "".join(f'[[feeds]]\nurl = "http://127.0.0.1:{port.value}/feed{j}.xml"\n' for j in range(args.feeds))
+    server, feed_urls, page_requests = start_site(args.pages, args.feeds)
+    feeds = "".join(f'[[feeds]]\nurl = "{url}"\n' for url in feed_urls)
     warmup = work / "warmup.toml"
     warmup.write_text(f'feeds = []\n[warehouse]\npath = "{work / "warmup.duckdb"}"\n', encoding="utf-8")
 
