@@ -375,23 +375,33 @@ def fingerprint_articles(con: duckdb.DuckDBPyConnection) -> int:
 # --- the flow --------------------------------------------------------------------------------------------
 
 
+def _due_feeds(con: duckdb.DuckDBPyConnection, settings: Settings, report: RunReport, force: bool) -> list[FeedState]:
+    """The configured feeds due for a poll (all with force); each new one is added to the feeds table first."""
+    now = _now()
+    store.sync_feeds(con, [(f.url, f.name) for f in settings.feeds], now)
+    due = store.feeds_due(con, [f.url for f in settings.feeds], now, force=force)
+    report.feeds_skipped = len(settings.feeds) - len(due)
+    if due:
+        # New entries are likely: the extraction workers' fork server imports and warms up (1.5 s of CPU) on
+        # the other core while seeds are checked and the feeds polled. Started later, when polling began, the
+        # first batch of pages waited ~1 s for it (bench/ingest.py).
+        start_server()
+    return due
+
+
 def _poll(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
     run_id: str,
     report: RunReport,
+    due: Sequence[FeedState],
     force: bool,
     progress: Progress,
 ) -> None:
-    now = _now()
-    store.sync_feeds(con, [(f.url, f.name) for f in settings.feeds], now)
-    due = store.feeds_due(con, [f.url for f in settings.feeds], now, force=force)
-    report.feeds_skipped = len(settings.feeds) - len(due)
     if not due:
         progress.say(f"feeds: none of {len(settings.feeds)} due yet")
         return
     progress.say(f"feeds: polling {len(due)} of {len(settings.feeds)}")
-    start_server()  # new entries are likely: the extraction workers' server starts up while the feeds are polled
     outcomes = poll_feeds(quote(due), settings.fetch, force)
     report.entries_new += store.record_feed_outcomes(con, run_id, outcomes, force=force)
     for outcome in outcomes:
@@ -429,13 +439,16 @@ def _ingest(settings: Settings, force: bool, progress: Progress) -> RunReport:
     con = connect(settings.warehouse)
     try:
         store.start_run(con, run_id, report.started_at, forced=force)
+        due = _due_feeds(con, settings, report, force)
         report.seeds_loaded = store.add_seeds(con, run_id, _now(), settings.topic.seeds)
         fingerprint_articles(con)  # seeds first: a fetched copy of a seed is then marked as such
-        _poll(con, settings, run_id, report, force, progress)
+        _poll(con, settings, run_id, report, due, force, progress)
         profile = judging.profile(settings, con)  # the shipped parameters and the analyst's judgments
         _ingest_pages(con, settings, run_id, report, progress, profile)
         score_articles(con, profile)
-        search.index_new_articles(con)  # the search index covers every new article (warehouse/search.py)
+        # Each batch's articles were indexed as they were stored; this catches up on the rest (seeds, and
+        # articles stored before the index existed).
+        search.index_new_articles(con)
         report.scored_otherwise = store.scored_otherwise(con, profile.version)
         if settings.alerts is not None and settings.alerts.mode == "immediate":
             report.alerts = send_alerts(con, settings, run_id)

@@ -16,6 +16,7 @@ from warehouse.alerts import queue_alerts
 from warehouse.batches import SCHEMAS, with_batch
 from warehouse.db import in_transaction
 from warehouse.feeds import PageFailure, PageTask, mark_entries_stored, record_failure
+from warehouse.search import IndexRow, index_articles
 
 if TYPE_CHECKING:  # types only: trafilatura and numpy cost a run that stores no page 1-2 s of imports
     from extractors.articles import ExtractedArticle
@@ -63,8 +64,10 @@ def store_pages(
     A reader sees the whole batch (articles, entry states, alert rows) or none of it."""
 
     def work(c: duckdb.DuckDBPyConnection) -> int:
-        new_urls = _add_articles(c, run_id, now, articles) if articles else set()
+        rows = _article_rows(run_id, now, articles)
+        new_urls = _insert_articles(c, rows) if rows else set()
         _add_bands(c, [(i.article.url, i.fingerprint) for i in articles if i.article.url in new_urls])
+        index_articles(c, [_index_row(row) for row in rows if row["url"] in new_urls], now)
         if new_urls:
             c.register("new_urls", pa.table({"url": pa.array(sorted(new_urls), pa.string())}))
             try:
@@ -102,8 +105,13 @@ def _insert_articles(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, An
     return {row[0] for row in new}
 
 
-def _add_articles(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, items: Sequence[NewArticle]) -> set[str]:
-    """Insert the articles whose URL is new; returns those URLs."""
+def _index_row(row: dict[str, Any]) -> IndexRow:
+    seen = row["published_at"] or row["first_seen_at"]
+    return (row["url"], row["title"], row["text"], row["language"], False, row["source"], seen, row["first_seen_at"])
+
+
+def _article_rows(run_id: str, now: datetime, items: Sequence[NewArticle]) -> list[dict[str, Any]]:
+    """The articles table's rows for a batch, one per article URL."""
     rows: dict[str, dict[str, Any]] = {}
     for item in items:
         a = item.article
@@ -133,7 +141,7 @@ def _add_articles(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, it
                 **_score_columns(item.relevance),
             ),
         )
-    return _insert_articles(con, list(rows.values()))
+    return list(rows.values())
 
 
 def add_seeds(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, seeds: Sequence[Seed]) -> int:

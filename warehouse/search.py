@@ -8,6 +8,7 @@ articles not yet indexed; ranking is computed in SQL at query time (warehouse/sq
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.resources
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -86,6 +87,11 @@ def _new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool) -> list[t
     ).fetchall()
 
 
+IndexRow = tuple[str, str | None, str, str | None, bool, str | None, datetime, datetime]
+"""What the index reads of an article: url, title, text, language, is_seed, source, its day's time (published,
+else first seen) and first_seen_at."""
+
+
 def index_new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool = False) -> int:
     """Add the articles that are not in the search index yet; returns how many."""
     rows = _new_articles(con, everything=everything)
@@ -95,53 +101,65 @@ def index_new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool = Fal
     next_doc = int(top[0]) + 1 if top else 1
     now = datetime.now(UTC)
     for start in range(0, len(rows), INDEX_BATCH):
-        docs: dict[str, list[Any]] = {name: [] for name in _DOCS.names}
-        terms: dict[str, list[Any]] = {"doc": [], "term": [], "tf": []}
-        for url, title, text, language, is_seed, source, seen, first_seen in rows[start : start + INDEX_BATCH]:
-            counts, length = document_terms(title, text, language)
-            day = seen.astimezone(UTC).date()
-            values = (next_doc, url, language, is_seed, source, seen, day, length, first_seen, now)
-            for name, value in zip(_DOCS.names, values, strict=True):
-                docs[name].append(value)
-            terms["doc"].extend([next_doc] * len(counts))
-            terms["term"].extend(counts)
-            terms["tf"].extend(counts.values())
-            next_doc += 1
-        _add_to_index(con, pa.Table.from_pydict(docs, schema=_DOCS), pa.Table.from_pydict(terms, schema=_TERMS))
+        part = rows[start : start + INDEX_BATCH]
+        doc_batch, term_batch = _postings(part, next_doc, now)
+        next_doc += len(part)
+        in_transaction(con, functools.partial(_insert_documents, doc_batch=doc_batch, term_batch=term_batch))
     if _tail_is_long(con):
         compact_index(con)
     return len(rows)
 
 
-def _add_to_index(con: duckdb.DuckDBPyConnection, doc_batch: pa.Table, term_batch: pa.Table) -> None:
-    """One batch of the index in one keyed lake transaction. Another writer may have indexed some of these
-    articles, or taken these document numbers, since they were read: inside the transaction the articles
-    already indexed are dropped and the numbers shifted past the newest one."""
+def index_articles(c: duckdb.DuckDBPyConnection, rows: list[IndexRow], now: datetime) -> None:
+    """Inside the transaction that stores these articles: index them too, so that a reader's snapshot that
+    holds an article holds its postings (the pipeline's way; `index_new_articles` catches up on the rest)."""
+    if rows:
+        doc_batch, term_batch = _postings(rows, 1, now)
+        _insert_documents(c, doc_batch, term_batch)
 
-    def work(c: duckdb.DuckDBPyConnection) -> None:
-        c.register("doc_batch", doc_batch)
-        c.register("term_batch", term_batch)
-        try:
-            row = c.execute(
-                "SELECT (SELECT coalesce(max(doc), 0) FROM search_docs) + 1 - (SELECT min(doc) FROM doc_batch)"
-            ).fetchone()
-            shift = max(int(row[0]), 0) if row and row[0] is not None else 0
-            fresh = "doc IN (SELECT doc FROM doc_batch WHERE url NOT IN (SELECT url FROM search_docs))"
-            # the term's number is computed here, vectorised (tokens.term_id is the same in Python)
-            c.execute(
-                "INSERT INTO search_terms SELECT doc + ?, md5_number_upper(term) AS id, least(tf, 65535) "
-                f"FROM term_batch WHERE {fresh} ORDER BY id",
-                [shift],
-            )
-            c.execute(
-                f"INSERT INTO search_docs BY NAME SELECT * REPLACE (doc + ? AS doc) FROM doc_batch WHERE {fresh}",
-                [shift],
-            )
-        finally:
-            c.unregister("doc_batch")
-            c.unregister("term_batch")
 
-    in_transaction(con, work)
+def _postings(rows: list[IndexRow] | list[tuple[Any, ...]], next_doc: int, now: datetime) -> tuple[pa.Table, pa.Table]:
+    """The search_docs rows and the search_terms postings of `rows`, numbered from next_doc."""
+    docs: dict[str, list[Any]] = {name: [] for name in _DOCS.names}
+    terms: dict[str, list[Any]] = {"doc": [], "term": [], "tf": []}
+    for url, title, text, language, is_seed, source, seen, first_seen in rows:
+        counts, length = document_terms(title, text, language)
+        day = seen.astimezone(UTC).date()
+        values = (next_doc, url, language, is_seed, source, seen, day, length, first_seen, now)
+        for name, value in zip(_DOCS.names, values, strict=True):
+            docs[name].append(value)
+        terms["doc"].extend([next_doc] * len(counts))
+        terms["term"].extend(counts)
+        terms["tf"].extend(counts.values())
+        next_doc += 1
+    return pa.Table.from_pydict(docs, schema=_DOCS), pa.Table.from_pydict(terms, schema=_TERMS)
+
+
+def _insert_documents(c: duckdb.DuckDBPyConnection, doc_batch: pa.Table, term_batch: pa.Table) -> None:
+    """Inside a keyed lake transaction: add a batch to the index. Another writer may have indexed some of these
+    articles, or taken these document numbers, since they were numbered: the articles already indexed are
+    dropped and the numbers shifted past the newest one."""
+    c.register("doc_batch", doc_batch)
+    c.register("term_batch", term_batch)
+    try:
+        row = c.execute(
+            "SELECT (SELECT coalesce(max(doc), 0) FROM search_docs) + 1 - (SELECT min(doc) FROM doc_batch)"
+        ).fetchone()
+        shift = max(int(row[0]), 0) if row and row[0] is not None else 0
+        fresh = "doc IN (SELECT doc FROM doc_batch WHERE url NOT IN (SELECT url FROM search_docs))"
+        # the term's number is computed here, vectorised (tokens.term_id is the same in Python)
+        c.execute(
+            "INSERT INTO search_terms SELECT doc + ?, md5_number_upper(term) AS id, least(tf, 65535) "
+            f"FROM term_batch WHERE {fresh} ORDER BY id",
+            [shift],
+        )
+        c.execute(
+            f"INSERT INTO search_docs BY NAME SELECT * REPLACE (doc + ? AS doc) FROM doc_batch WHERE {fresh}",
+            [shift],
+        )
+    finally:
+        c.unregister("doc_batch")
+        c.unregister("term_batch")
 
 
 def _tail_is_long(con: duckdb.DuckDBPyConnection) -> bool:
