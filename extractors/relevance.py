@@ -91,35 +91,53 @@ class Relevance:
 @dataclass(frozen=True)
 class Terms:
     """A list of topic terms, compiled: whole-word terms in one regex anchored at word starts, terms that match
-    inside words (Hangul, CJK, `re:` expressions) in another that runs only on text holding such script."""
+    inside words (Hangul, CJK, `re:` expressions) in another that runs only on text holding such script.
+
+    The whole-word terms are compiled twice: `words` ignores case; `lowered` reads text already lower-cased
+    (`read` lowers a text once when that keeps its length, as it nearly always does) and begins with a literal
+    first letter, which lets Python's regex engine skip ahead to the positions where a term can start instead
+    of trying the whole pattern at each (measured: scoring 1.4x faster on the shared articles)."""
 
     words: re.Pattern[str] | None
     inside: re.Pattern[str] | None  # Hangul and CJK terms
     expressions: re.Pattern[str] | None  # `re:` terms, run on every text
+    lowered: re.Pattern[str] | None = None  # `words` for lower-cased text
+
+    def _patterns(self, unspaced: bool, lowered: bool) -> list[re.Pattern[str]]:
+        words = self.lowered if lowered else self.words
+        return [p for p in (words, self.expressions, self.inside if unspaced else None) if p is not None]
 
     def finditer(
-        self, text: str, *, unspaced: bool, ranges: Sequence[tuple[int, int]] | None = None
+        self,
+        text: str,
+        *,
+        unspaced: bool,
+        ranges: Sequence[tuple[int, int]] | None = None,
+        lowered: bool = False,
     ) -> list[re.Match[str]]:
-        """The matches in text, in order; with `ranges`, only those starting inside one of the (begin, end)."""
-        patterns = [p for p in (self.words, self.expressions, self.inside if unspaced else None) if p is not None]
+        """The matches in text, in order; with `ranges`, only those starting inside one of the (begin, end).
+        `lowered`: text is lower-cased."""
+        patterns = self._patterns(unspaced, lowered)
         if ranges is None:
             found = [match for pattern in patterns for match in pattern.finditer(text)]
         else:  # a look-behind still sees the text before `begin`: a word start is one in the whole text
             found = [m for p in patterns for b, e in ranges for m in p.finditer(text, b, e)]
         return sorted(found, key=lambda m: m.start())
 
-    def search(self, text: str) -> re.Match[str] | None:
-        for pattern in (self.words, self.expressions, self.inside):
-            match = pattern.search(text) if pattern is not None else None
+    def search(self, text: str, *, lowered: bool = False) -> re.Match[str] | None:
+        for pattern in self._patterns(True, lowered):
+            match = pattern.search(text)
             if match is not None:
                 return match
         return None
 
 
-def _trie_regex(words: Sequence[str]) -> str:
-    """One regex for whole-word terms, as a trie: alternatives share their prefixes, so that Python's
+def _trie_regex(words: Sequence[str], *, literal_first: bool = False) -> str:
+    r"""One regex for whole-word terms, as a trie: alternatives share their prefixes, so that Python's
     backtracking engine tries each first letter once (measured: 4x faster than a flat alternation of ~120
-    terms). `*` at the end of a term matches any word ending; a space matches spaces or hyphens."""
+    terms). `*` at the end of a term matches any word ending; a space matches spaces or hyphens.
+    `literal_first`: the word-start test comes after each first letter, as `(?<!\w.)`, the same test one
+    character later, so that the pattern begins with literals (for lower-cased text: no case folding)."""
     trie: dict[str, Any] = {}
     for word in words:
         node = trie
@@ -127,7 +145,7 @@ def _trie_regex(words: Sequence[str]) -> str:
             node = node.setdefault(char, {})
         node["*" if word.endswith("*") else ""] = {}
 
-    def render(node: dict[str, Any]) -> str:
+    def render(node: dict[str, Any], top: bool = False) -> str:
         branches = []
         for key in sorted(node):
             if key == "":
@@ -136,10 +154,14 @@ def _trie_regex(words: Sequence[str]) -> str:
                 branches.append(r"\w*")
             else:
                 head = r"[\s\-]+" if key == " " else re.escape(key)
+                if top and literal_first:
+                    head += r"(?<!\w.)"
                 branches.append(head + render(node[key]))
         return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
-    return render(trie)
+    if literal_first:
+        return render(trie, top=True)
+    return r"(?<!\w)" + render(trie)
 
 
 def _term_pattern(terms: Sequence[str]) -> Terms:
@@ -156,9 +178,10 @@ def _term_pattern(terms: Sequence[str]) -> Terms:
         else:
             words.append(raw)
     return Terms(
-        words=re.compile(rf"(?<!\w){_trie_regex(words)}", re.IGNORECASE) if words else None,
+        words=re.compile(_trie_regex(words), re.IGNORECASE) if words else None,
         inside=re.compile("|".join(inside), re.IGNORECASE) if inside else None,
         expressions=re.compile("|".join(expressions), re.IGNORECASE) if expressions else None,
+        lowered=re.compile(_trie_regex(words, literal_first=True)) if words else None,
     )
 
 
@@ -251,19 +274,20 @@ def _mentions(
     found: Counter[str],
     unspaced: bool,
     ranges: Sequence[tuple[int, int]] | None = None,
+    lowered: bool = False,
 ) -> list[tuple[int, int]]:
     """(start, end) of each match, in order; counts the matched terms into `found`."""
     mentions = []
-    for match in terms.finditer(text, unspaced=unspaced, ranges=ranges):
+    for match in terms.finditer(text, unspaced=unspaced, ranges=ranges, lowered=lowered):
         mentions.append(match.span())
         found[match.group(0).lower()] += 1
     return mentions
 
 
-def _side_mentions(side: Side, text: str, found: Counter[str], unspaced: bool) -> list[tuple[int, int]]:
-    mentions = _mentions(side.terms, text, found, unspaced)
+def _side_mentions(side: Side, text: str, found: Counter[str], unspaced: bool, lowered: bool) -> list[tuple[int, int]]:
+    mentions = _mentions(side.terms, text, found, unspaced, lowered=lowered)
     if mentions and side.aliases is not None:
-        mentions = sorted(mentions + _mentions(side.aliases, text, found, unspaced))
+        mentions = sorted(mentions + _mentions(side.aliases, text, found, unspaced, lowered=lowered))
     return mentions
 
 
@@ -337,9 +361,12 @@ def read(profile: TopicProfile, title: str | None, text: str | None) -> Reading 
     whole = f"{title}\n{body}"
     matched: Counter[str] = Counter()
     unspaced = _HANGUL_OR_CJK.search(whole) is not None
-    sides = [_side_mentions(side, whole, matched, unspaced) for side in profile.groups]
-    nearest, similarity = _nearest_seed(profile, whole)
-    excluded = profile.exclude.search(whole) if profile.exclude is not None else None
+    low = whole.lower()  # the terms are looked for in the lower-cased text where lowering keeps every offset
+    lowered = len(low) == len(whole)
+    seen = low if lowered else whole
+    sides = [_side_mentions(side, seen, matched, unspaced, lowered) for side in profile.groups]
+    nearest, similarity = _nearest_seed(profile, low)
+    excluded = profile.exclude.search(seen, lowered=lowered) if profile.exclude is not None else None
     if excluded is not None:
         return Relevance(
             0.0,
@@ -347,7 +374,7 @@ def read(profile: TopicProfile, title: str | None, text: str | None) -> Reading 
             _top_terms(matched),
             nearest,
             similarity,
-            f"excluded: names “{excluded.group(0)}”",
+            f"excluded: names “{whole[excluded.start() : excluded.end()]}”",
             profile.version,
         )
     missing = [side.name for side, mentions in zip(profile.groups, sides, strict=True) if not mentions]
@@ -368,8 +395,8 @@ def read(profile: TopicProfile, title: str | None, text: str | None) -> Reading 
         if any(named):
             reading.append((begin, end, all(named)))
     ranges = _merged([(0, lead_end)] + [(b, e) for b, e, _ in reading])
-    military_at = [m[0] for m in _mentions(profile.context, whole, matched, unspaced, ranges)]
-    relation_at = [m[0] for m in _mentions(profile.relation, whole, matched, unspaced, ranges)]
+    military_at = [m[0] for m in _mentions(profile.context, seen, matched, unspaced, ranges, lowered)]
+    relation_at = [m[0] for m in _mentions(profile.relation, seen, matched, unspaced, ranges, lowered)]
     terms = _top_terms(matched)
 
     lead_meets = all(_any_in(starts, 0, lead_end) for starts in side_starts)
@@ -466,12 +493,13 @@ def _apart(
 
 
 def _nearest_seed(profile: TopicProfile, text: str) -> tuple[str | None, float]:
+    """The seed most like `text` (lower-cased) by TF-IDF cosine, and that similarity."""
     if not profile.seed_vectors:
         return None, 0.0
     idf = profile.idf
     # Only the seeds' words have a weight (idf): the others are dropped before counting, which is what makes
     # this cheap on a long text (the vector and its norm are the same as over every token).
-    vector = _tfidf([t for t in _WORD.findall(text.lower()) if t in idf], idf)
+    vector = _tfidf([t for t in _WORD.findall(text) if t in idf], idf)
     best_id, best = None, 0.0
     for seed_id, seed in profile.seed_vectors:
         similarity = sum(w * seed.get(t, 0.0) for t, w in vector.items())

@@ -15,7 +15,7 @@ import pytest
 from bench import learning
 from bench.relevance import evaluate, keyword_baseline, load_items
 from extractors.learning import fit, from_json
-from extractors.relevance import TopicProfile, hand_prior, profile_for, score
+from extractors.relevance import TopicProfile, _term_pattern, hand_prior, profile_for, score
 from extractors.topic import TopicError, parse_topic
 from flows.judging import SHIPPED_MODEL, shipped_model
 from flows.settings import load_topic, seed_texts
@@ -196,3 +196,30 @@ def test_a_topic_without_shipped_parameters_starts_from_its_hand_weights(tmp_pat
     starting = profile_for(load_topic(), model=hand_prior(hand.threshold))
     for title in ("North Korea sends troops to Russia", "Putin gifts Kim Jong Un a limousine"):
         assert score(starting, title, "").is_relevant == score(hand, title, "").is_relevant
+
+
+def test_terms_match_alike_in_lowered_text_and_with_case_folding() -> None:
+    """The pattern for lower-cased text (a literal first letter, the word-start test after it) finds exactly
+    what the case-folding one finds: at the text's start, after a letter (no match), across hyphens."""
+    terms = _term_pattern(["north korea", "kim jong*", "troops", "pyongyang", "re:\\bdprk\\b", "북한"])
+    text = (
+        "North Korea sends TROOPS; xnorth korea, atroops; Kim Jong-un and KIM JONGUN met in Pyongyang. "
+        "north-korea\nDPRK 북한군 북한"
+    )
+    for unspaced in (False, True):
+        folded = [m.span() for m in terms.finditer(text, unspaced=unspaced)]
+        lowered = [m.span() for m in terms.finditer(text.lower(), unspaced=unspaced, lowered=True)]
+        assert folded == lowered
+        assert len(folded) == (9 if unspaced else 7)  # xnorth and atroops are not word starts
+    ranges = [(0, 30), (60, 95)]
+    assert [m.span() for m in terms.finditer(text, unspaced=False, ranges=ranges)] == [
+        m.span() for m in terms.finditer(text.lower(), unspaced=False, ranges=ranges, lowered=True)
+    ]
+
+
+def test_a_text_whose_lowering_changes_its_length_is_read_with_case_folding() -> None:
+    """ "İ" lowers to two characters: the offsets of the lowered text would be wrong, so it is not used."""
+    profile = profile_for(load_topic())
+    plain = score(profile, "North Korea sends troops to Russia", "Putin and Kim signed the defence treaty.")
+    turkish = score(profile, "İstanbul: North Korea sends troops to Russia", "Putin and Kim signed the defence treaty.")
+    assert turkish.matched == plain.matched and turkish.is_relevant == plain.is_relevant
