@@ -3,15 +3,18 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from extractors.articles import ExtractedArticle
+from extractors.feeds import FeedEntry
 from flows.settings import load_topic
 from warehouse import store
 from warehouse.db import WarehouseError, attach_statements, connect, spec_for
+from warehouse.store import FeedOutcome, NewArticle, PageFailure
 
 LEGACY = Path(__file__).resolve().parents[1] / "warehouse" / "migrations_duckdb"
 
@@ -135,3 +138,23 @@ def test_a_run_compacts_the_small_files_once_they_pile_up(tmp_path: Path, monkey
     assert warehouse.db.maintain(con)
     assert warehouse.db.file_count(con) < files
     assert con.execute("SELECT count(DISTINCT entry_key) FROM entries").fetchone() == (200,)
+
+
+def test_a_page_given_up_with_its_host_is_resolved_once_stored(tmp_path: Path) -> None:
+    """A page whose host was given up has a failure row but no attempt counted: the task still says it failed
+    before, and storing it resolves that row (the storing transaction skips page_failures otherwise)."""
+    now = datetime.now(UTC)
+    feed, link = "https://news.example/feed.xml", "https://news.example/story"
+    con = connect(tmp_path / "w")
+    store.sync_feeds(con, [(feed, None)], now)
+    entry = FeedEntry("k", link, link, "Story", None, now)
+    store.record_feed_outcomes(con, "r1", [FeedOutcome(feed, now, now, status=200, entries=(entry,))], force=False)
+    (task,) = store.pages_due(con, now)
+    assert not task.failed_before
+    store.store_pages(con, "r1", now, [], [PageFailure(task, "host given up", counted=False)], max_attempts=5)
+    (task,) = store.pages_due(con, now + timedelta(days=1))
+    assert task.failed_before and task.attempts == 0
+    article = ExtractedArticle(link, "Story", None, None, "en", None, None, "Some text of the story. " * 5)
+    store.store_pages(con, "r2", now, [NewArticle(task, link, article)], [], max_attempts=5)
+    assert con.execute("SELECT resolved_at IS NOT NULL FROM page_failures").fetchall() == [(True,)]
+    assert con.execute("SELECT state FROM entries").fetchall() == [("stored",)]

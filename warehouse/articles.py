@@ -77,7 +77,8 @@ def store_pages(
             finally:
                 c.unregister("new_urls")
         if articles:
-            mark_entries_stored(c, [(item.task.url, item.article.url) for item in articles], now)
+            links = [(item.task.url, item.article.url) for item in articles]
+            mark_entries_stored(c, links, now, [item.task.url for item in articles if item.task.failed_before])
         for failure in failures:
             record_failure(c, run_id, now, failure, max_attempts)
         return len(new_urls)
@@ -93,16 +94,26 @@ def _article_row(**values: Any) -> dict[str, Any]:
 
 
 def _insert_articles(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """Insert the rows whose URL (the articles' key) is not stored yet; returns those URLs."""
-    con.register("batch", pa.Table.from_pylist(list(rows), schema=SCHEMAS["articles"]))
+    """Insert the rows whose URL (the articles' key) is not stored yet; returns those URLs.
+
+    The stored ones are looked up first, and the others appended as they are: the INSERT then reads nothing
+    (an anti-join in the INSERT read the articles table a second time)."""
+    urls = pa.table({"url": pa.array([row["url"] for row in rows], pa.string())})
+    con.register("batch_urls", urls)
     try:
-        absent = "url NOT IN (SELECT url FROM articles WHERE url IN (SELECT url FROM batch))"
-        new = con.execute(f"SELECT url FROM batch WHERE {absent}").fetchall()
-        if new:
-            con.execute(f"INSERT INTO articles BY NAME SELECT * FROM batch WHERE {absent}")
+        stored = {
+            r[0] for r in con.execute("SELECT url FROM articles WHERE url IN (SELECT url FROM batch_urls)").fetchall()
+        }
     finally:
-        con.unregister("batch")
-    return {row[0] for row in new}
+        con.unregister("batch_urls")
+    new = [row for row in rows if row["url"] not in stored]
+    if new:
+        con.register("batch", pa.Table.from_pylist(new, schema=SCHEMAS["articles"]))
+        try:
+            con.execute("INSERT INTO articles BY NAME SELECT * FROM batch")
+        finally:
+            con.unregister("batch")
+    return {row["url"] for row in new}
 
 
 def _index_row(row: dict[str, Any]) -> IndexRow:

@@ -215,6 +215,10 @@ def _migrate_once(con: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         try:
             with transaction(con):
+                # Read again inside the transaction: a process that began after another's commit of this
+                # migration sees it here (its CREATE TABLE would fail on the table the other made).
+                if con.execute("SELECT 1 FROM schema_migrations WHERE version = ?", [version]).fetchone():
+                    continue
                 con.execute(sql)
                 con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, datetime.now(UTC)])
         except duckdb.TransactionException:

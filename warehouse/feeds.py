@@ -54,6 +54,7 @@ class PageTask:
     title: str | None
     attempts: int  # failed attempts so far
     summary: str | None = None  # the entry's summary (for the prefilter)
+    failed_before: bool = False  # an unresolved page_failures row exists (attempts may be 0: a host given up)
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,7 @@ def pages_due(
         """
         SELECT e.canonical_link, arg_min(e.feed_url, e.first_seen_at), arg_min(f.name, e.first_seen_at),
                min(e.published_at), arg_min(e.title, e.first_seen_at), coalesce(any_value(p.attempts), 0),
-               arg_min(e.summary, e.first_seen_at)
+               arg_min(e.summary, e.first_seen_at), bool_or(p.url IS NOT NULL AND p.resolved_at IS NULL)
         FROM entries e
         JOIN feeds f ON f.url = e.feed_url
         LEFT JOIN page_failures p ON p.url = e.canonical_link
@@ -267,8 +268,12 @@ def skip_entries(con: duckdb.DuckDBPyConnection, skipped: Sequence[tuple[str, fl
     )
 
 
-def mark_entries_stored(con: duckdb.DuckDBPyConnection, links: Sequence[tuple[str, str]], now: datetime) -> None:
-    """Inside the storing transaction: these links' pending entries now have their article."""
+def mark_entries_stored(
+    con: duckdb.DuckDBPyConnection, links: Sequence[tuple[str, str]], now: datetime, failed: Sequence[str] = ()
+) -> None:
+    """Inside the storing transaction: these links' pending entries now have their article; the failures
+    recorded for `failed` (the links that failed before) are resolved. A DuckLake UPDATE costs ~50 ms even
+    when it changes nothing, so page_failures is left alone when no link of the batch failed before."""
     with_batch(
         con,
         "links",
@@ -276,11 +281,14 @@ def mark_entries_stored(con: duckdb.DuckDBPyConnection, links: Sequence[tuple[st
         "UPDATE entries SET state = 'stored', article_url = batch.article_url FROM batch "
         "WHERE entries.canonical_link = batch.link AND entries.state = 'pending'",
     )
-    con.execute(
-        "UPDATE page_failures SET resolved_at = ?, next_retry_at = NULL "
-        "WHERE list_contains(?, url) AND resolved_at IS NULL",
-        [now, [link for link, _ in links]],
-    )
+    if failed:
+        with_batch(
+            con,
+            "urls",
+            [{"url": link} for link in failed],
+            f"UPDATE page_failures SET resolved_at = '{now.isoformat()}'::TIMESTAMPTZ, next_retry_at = NULL "
+            "WHERE url IN (SELECT url FROM batch) AND resolved_at IS NULL",
+        )
 
 
 def record_failure(

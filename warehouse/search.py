@@ -115,7 +115,7 @@ def index_articles(c: duckdb.DuckDBPyConnection, rows: list[IndexRow], now: date
     holds an article holds its postings (the pipeline's way; `index_new_articles` catches up on the rest)."""
     if rows:
         doc_batch, term_batch = _postings(rows, 1, now)
-        _insert_documents(c, doc_batch, term_batch)
+        _insert_documents(c, doc_batch, term_batch, new=True)
 
 
 def _postings(rows: list[IndexRow] | list[tuple[Any, ...]], next_doc: int, now: datetime) -> tuple[pa.Table, pa.Table]:
@@ -135,10 +135,13 @@ def _postings(rows: list[IndexRow] | list[tuple[Any, ...]], next_doc: int, now: 
     return pa.Table.from_pydict(docs, schema=_DOCS), pa.Table.from_pydict(terms, schema=_TERMS)
 
 
-def _insert_documents(c: duckdb.DuckDBPyConnection, doc_batch: pa.Table, term_batch: pa.Table) -> None:
+def _insert_documents(
+    c: duckdb.DuckDBPyConnection, doc_batch: pa.Table, term_batch: pa.Table, *, new: bool = False
+) -> None:
     """Inside a keyed lake transaction: add a batch to the index. Another writer may have indexed some of these
     articles, or taken these document numbers, since they were numbered: the articles already indexed are
-    dropped and the numbers shifted past the newest one."""
+    dropped and the numbers shifted past the newest one. `new`: the articles were added by this transaction,
+    so none can be indexed yet (search_docs is not read for them)."""
     c.register("doc_batch", doc_batch)
     c.register("term_batch", term_batch)
     try:
@@ -146,7 +149,7 @@ def _insert_documents(c: duckdb.DuckDBPyConnection, doc_batch: pa.Table, term_ba
             "SELECT (SELECT coalesce(max(doc), 0) FROM search_docs) + 1 - (SELECT min(doc) FROM doc_batch)"
         ).fetchone()
         shift = max(int(row[0]), 0) if row and row[0] is not None else 0
-        fresh = "doc IN (SELECT doc FROM doc_batch WHERE url NOT IN (SELECT url FROM search_docs))"
+        fresh = "true" if new else "doc IN (SELECT doc FROM doc_batch WHERE url NOT IN (SELECT url FROM search_docs))"
         # the term's number is computed here, vectorised (tokens.term_id is the same in Python)
         c.execute(
             "INSERT INTO search_terms SELECT doc + ?, md5_number_upper(term) AS id, least(tf, 65535) "
