@@ -11,7 +11,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import duckdb
 from prefect import flow, get_run_logger, task
@@ -470,20 +470,24 @@ def run_once(
 ) -> RunReport:
     """One run of the ingest flow outside a deployment, as `newsmon run` makes it (with the Prefect API at
     `api_url` when given)."""
-    with one_off_settings(), temporary_settings(updates={"api.url": api_url} if api_url else {}):
+    with one_off_settings(api_url):
         return ingest(config=config, force=force, quiet=quiet)
 
 
 @contextmanager
-def one_off_settings() -> Iterator[None]:
-    """Prefect's settings for a run outside a deployment.
+def one_off_settings(api_url: str | None = None) -> Iterator[None]:
+    """Prefect's settings for a run outside a deployment: the API at `api_url` when given, and no heartbeats.
 
     Prefect sends flow-run heartbeats (every 180 s by default) so that a server can tell when a deployment's
     run died; a run started by hand has nobody watching for that, and Prefect's heartbeat thread sleeps in
     one-second steps that the run waits out at its end (measured: an idle run took 1.1 s, 0.14 s without).
-    A heartbeat frequency set in the environment is honoured."""
-    if any(name in os.environ for name in _HEARTBEAT_SETTINGS):
+    A heartbeat frequency set in the environment is honoured. One `temporary_settings` for both: each
+    rebuilds Prefect's settings (0.13 s of an idle run's 1.0 s, cProfile)."""
+    updates: dict[str, Any] = {} if api_url is None else {"api.url": api_url}
+    if not any(name in os.environ for name in _HEARTBEAT_SETTINGS):
+        updates["flows.heartbeat_frequency"] = None
+    if not updates:
         yield
         return
-    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+    with temporary_settings(updates=updates):
         yield

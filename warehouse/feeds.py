@@ -72,10 +72,15 @@ class PageFailure:
 def sync_feeds(con: duckdb.DuckDBPyConnection, feeds: Sequence[tuple[str, str | None]], now: datetime) -> None:
     """Add configured feeds that are not in the table yet; keep the configured name up to date.
 
-    A feed whose name did not change is not touched: an unchanged run writes nothing to the lake."""
+    A feed whose name did not change is not touched, and when none changed nothing is written: a lake
+    transaction with its commit costs an idle run ~50 ms, the read ~10 ms."""
     if not feeds:
         return
-    rows = [{"url": url, "name": name, "added_at": now} for url, name in dict(feeds).items()]
+    wanted = dict(feeds)
+    known = dict(con.execute("SELECT url, name FROM feeds WHERE list_contains(?, url)", [list(wanted)]).fetchall())
+    if all(url in known and known[url] == name for url, name in wanted.items()):
+        return
+    rows = [{"url": url, "name": name, "added_at": now} for url, name in wanted.items()]
     in_transaction(
         con,
         lambda c: with_batch(
