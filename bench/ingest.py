@@ -5,7 +5,8 @@ Prints, measured in this one process run:
 - the pipeline's end-to-end rate (articles stored/s, Prefect start-up excluded) and the ratio of the two;
 - the mean token F1 of the stored text against the ground truth;
 - peak memory (main process, and the largest extraction worker);
-- the time and the number of page requests of an immediate second run with nothing new.
+- the time and the number of page requests of an immediate second run with nothing new;
+- a worker's CPU per page, stage by stage, beside bare `extract` (bench/stages.py): what the ratio pays for.
 
 Usage: .venv/bin/python -m bench.ingest [--pages 1000] [--feeds 5] [--profile FILE]
 The HTTP server runs in its own process, as a remote site would.
@@ -316,6 +317,10 @@ def main() -> int:
         f"{idle.articles_stored} stored"
     )
     server.terminate()
+    # What the ratio pays for: the quality of issue 9's extraction and the relevance model, stage by stage.
+    from bench.stages import print_stage_costs
+
+    print_stage_costs(pages)
     return 0
 
 
