@@ -152,11 +152,20 @@ async def _poll_one(fetcher: Fetcher, feed: FeedState, force: bool) -> FeedOutco
     )
 
 
+@dataclass(frozen=True)
+class Polled:
+    """What `poll-feeds` returns: an outcome per feed, and the origins given up while polling (origin -> its
+    first connection-level error), which page fetching then does not try again in this run."""
+
+    outcomes: list[FeedOutcome]
+    unreachable: dict[str, str]
+
+
 @task(name="poll-feeds", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def poll_feeds(feeds: Sequence[FeedState], fetch: FetchSettings, force: bool) -> list[FeedOutcome]:
+def poll_feeds(feeds: Sequence[FeedState], fetch: FetchSettings, force: bool) -> Polled:
     """Poll every due feed concurrently; each failure becomes an outcome with its error, never an exception."""
 
-    async def poll_all() -> list[FeedOutcome]:
+    async def poll_all() -> Polled:
         async with Fetcher(fetch) as fetcher:
             limit = asyncio.Semaphore(fetch.concurrency)
 
@@ -164,7 +173,8 @@ def poll_feeds(feeds: Sequence[FeedState], fetch: FetchSettings, force: bool) ->
                 async with limit:
                     return await _poll_one(fetcher, feed, force)
 
-            return list(await asyncio.gather(*(one(feed) for feed in feeds)))
+            outcomes = list(await asyncio.gather(*(one(feed) for feed in feeds)))
+            return Polled(outcomes, dict(fetcher.unreachable))
 
     return asyncio.run(poll_all())
 
@@ -293,7 +303,9 @@ def _ingest_pages(
     report: RunReport,
     progress: Progress,
     profile: TopicProfile,
+    unreachable: Mapping[str, str],
 ) -> None:
+    """Fetch, extract and store the pages due; `unreachable`: the origins polling gave up (not tried again)."""
     report.articles_known += store.link_known_entries(con)
     # Only the configured feeds' pages: a feed removed from the config takes its pending pages with it.
     due = store.pages_due(con, _now(), feed_urls=[f.url for f in settings.feeds])
@@ -310,7 +322,9 @@ def _ingest_pages(
         # A three-stage pipeline: while batch n is stored, batch n+1 is extracted in the worker processes
         # and batch n+2 is fetched in a thread, so the cores never wait for the network or the database.
         # Batches are fetched one after the other: each hands the origins given up so far to the next.
-        fetching: PrefectFuture[FetchedBatch] | None = fetch_pages.submit(quote(batches[0]), settings.fetch, until, {})
+        fetching: PrefectFuture[FetchedBatch] | None = fetch_pages.submit(
+            quote(batches[0]), settings.fetch, until, unreachable
+        )
         previous: _Batch | None = None
         for number, batch in enumerate(batches):
             if fetching is None:  # the run's fetch deadline came: the remaining batches stay pending
@@ -392,16 +406,20 @@ def _poll(
     due: Sequence[FeedState],
     force: bool,
     progress: Progress,
-) -> None:
+) -> dict[str, str]:
+    """Poll the due feeds and record what they hold; returns the origins given up while polling."""
     if not due:
         progress.say(f"feeds: none of {len(settings.feeds)} due yet")
-        return
+        return {}
     progress.say(f"feeds: polling {len(due)} of {len(settings.feeds)}")
-    outcomes = poll_feeds(quote(due), settings.fetch, force)
+    polled = poll_feeds(quote(due), settings.fetch, force)
+    outcomes = polled.outcomes
     report.entries_new += store.record_feed_outcomes(con, run_id, outcomes, force=force)
+    report.hosts_given_up = dict(polled.unreachable)
     for outcome in outcomes:
         report.add_feed_outcome(outcome)
     progress.say(f"feeds: {report.feeds_polled} polled, {report.feeds_failed} failed, {report.entries_new} new entries")
+    return polled.unreachable
 
 
 def _run_id() -> str:
@@ -442,9 +460,9 @@ def _ingest(settings: Settings, force: bool, progress: Progress) -> RunReport:
         due = _due_feeds(con, settings, report, force)
         report.seeds_loaded = store.add_seeds(con, run_id, _now(), settings.topic.seeds)
         fingerprint_articles(con)  # seeds first: a fetched copy of a seed is then marked as such
-        _poll(con, settings, run_id, report, due, force, progress)
+        unreachable = _poll(con, settings, run_id, report, due, force, progress)
         profile = judging.profile(settings, con)  # the shipped parameters and the analyst's judgments
-        _ingest_pages(con, settings, run_id, report, progress, profile)
+        _ingest_pages(con, settings, run_id, report, progress, profile, unreachable)
         score_articles(con, profile)
         # Each batch's articles were indexed as they were stored; this catches up on the rest (seeds, and
         # articles stored before the index existed).

@@ -135,6 +135,23 @@ def test_a_host_that_refuses_or_does_not_resolve_costs_a_few_requests_and_no_att
 
 
 @pytest.mark.usefixtures("prefect_server")
+def test_an_origin_given_up_while_polling_is_not_tried_again_for_its_pages(site: Site, tmp_path: Path) -> None:
+    """A feed on a server that refuses connections gives its origin up while polling; the pages on that origin
+    (here listed by another feed) are then recorded as failed for that reason without a request."""
+    closed = _closed_port()
+    listing = _feed(site, "/listing.xml", [f"http://127.0.0.1:{closed}/story/{n}" for n in range(6)])
+    config = write_config(tmp_path, [listing, f"http://127.0.0.1:{closed}/feed.xml"])
+
+    report = run(config)
+
+    assert report.feeds_failed == 1 and report.page_requests == 0
+    rows = query(tmp_path, "SELECT attempts, reason FROM page_failures")
+    assert len(rows) == 6
+    assert all(a == 0 and r.startswith("host unreachable earlier in this run: connection failed") for a, r in rows)
+    assert report.hosts_given_up.keys() == {f"127.0.0.1:{closed}"}
+
+
+@pytest.mark.usefixtures("prefect_server")
 def test_a_feed_removed_from_the_config_has_its_pending_pages_left_alone(site: Site, tmp_path: Path) -> None:
     kept = serve_news(site, PAGE_IDS[:1])
     site.routes["/gone/1"] = Route(status=500, content_type="text/plain")  # fails: pending, due again at once
