@@ -291,9 +291,18 @@ def _prefilter(
     return kept
 
 
+# The first batches are smaller: the workers wait for the first batch to be fetched whole, and a batch of 25 is
+# fetched in a quarter of the time of 100 (loopback, bench/ingest.py). Each next batch is twice the last, up to
+# [fetch] batch_size, while the workers extract the one before.
+FIRST_BATCH = 25
+
+
 def _batches(items: Sequence[PageTask], size: int) -> Iterator[Sequence[PageTask]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+    start, step = 0, min(FIRST_BATCH, size)
+    while start < len(items):
+        yield items[start : start + step]
+        start += step
+        step = min(step * 2, size)
 
 
 def _ingest_pages(
