@@ -46,6 +46,11 @@ def upgrade_legacy(con: duckdb.DuckDBPyConnection, legacy: Path) -> dict[str, in
                 c.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {alias}.main.{table}")
                 row = c.execute(f"SELECT count(*) FROM {alias}.main.{table}").fetchone()
                 copied[table] = int(row[0]) if row else 0
+            # The old file's bands had no time: their articles' (the seeds' stay NULL, see migration 0011).
+            c.execute(
+                "UPDATE article_bands SET first_seen_at = a.first_seen_at FROM articles a "
+                "WHERE a.url = article_bands.url AND NOT a.is_seed"
+            )
             return copied
 
         copied = in_transaction(con, work)
