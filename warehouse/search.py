@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from extractors.tokens import document_terms, probes, query_words
 from warehouse.db import in_transaction
+from warehouse.lookup import article_columns
 
 SQL = importlib.resources.files("warehouse") / "sql"
 # Articles seen this long before the newest indexed one are checked again (and skipped when indexed): a run's
@@ -32,6 +33,8 @@ INDEX_BATCH = 2_000
 COMPACT_FRACTION = 0.2
 COMPACT_MIN_DOCS = 5_000  # articles tokenised per insert: bounds the memory of a first indexing of a big warehouse
 
+# What the index takes of each article (read a batch at a time, by time: warehouse.lookup).
+_FIELDS = "title, text, language, is_seed, source, coalesce(published_at, first_seen_at), first_seen_at"
 _TERMS = pa.schema([("doc", pa.int32()), ("term", pa.string()), ("tf", pa.int64())])
 _DOCS = pa.schema(
     [
@@ -75,9 +78,10 @@ def _new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool) -> list[t
     # it every article's text is read (measured: 6.8 s instead of ~1 s per 1,000 new at 1,000,000 articles).
     recent = "" if since is None else " AND a.first_seen_at >= $since"
     recent_docs = "" if since is None else " AND d.first_seen_at >= $since"
+    # Only the keys: the texts are read a batch at a time (index_new_articles), so a run's memory holds one
+    # batch of texts, not every new article's (issue 12: a 10,000-page run).
     return con.execute(
-        "SELECT a.url, a.title, a.text, a.language, a.is_seed, a.source, coalesce(a.published_at, a.first_seen_at),"
-        " a.first_seen_at"
+        "SELECT a.url, a.first_seen_at"
         " FROM articles a"
         f" WHERE true{recent}"
         f" AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.url = a.url{recent_docs})"
@@ -88,16 +92,19 @@ def _new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool) -> list[t
 
 def index_new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool = False) -> int:
     """Add the articles that are not in the search index yet; returns how many."""
-    rows = _new_articles(con, everything=everything)
-    if not rows:
+    new = _new_articles(con, everything=everything)
+    if not new:
         return 0
     top = con.execute("SELECT coalesce(max(doc), 0) FROM search_docs").fetchone()
     next_doc = int(top[0]) + 1 if top else 1
     now = datetime.now(UTC)
-    for start in range(0, len(rows), INDEX_BATCH):
+    for start in range(0, len(new), INDEX_BATCH):
+        chunk = [url for url, _ in new[start : start + INDEX_BATCH]]
+        fields = article_columns(con, chunk, _FIELDS)
         docs: dict[str, list[Any]] = {name: [] for name in _DOCS.names}
         terms: dict[str, list[Any]] = {"doc": [], "term": [], "tf": []}
-        for url, title, text, language, is_seed, source, seen, first_seen in rows[start : start + INDEX_BATCH]:
+        for url in chunk:
+            title, text, language, is_seed, source, seen, first_seen = fields[url]
             counts, length = document_terms(title, text, language)
             day = seen.astimezone(UTC).date()
             values = (next_doc, url, language, is_seed, source, seen, day, length, first_seen, now)
@@ -110,7 +117,7 @@ def index_new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool = Fal
         _add_to_index(con, pa.Table.from_pydict(docs, schema=_DOCS), pa.Table.from_pydict(terms, schema=_TERMS))
     if _tail_is_long(con):
         compact_index(con)
-    return len(rows)
+    return len(new)
 
 
 def _add_to_index(con: duckdb.DuckDBPyConnection, doc_batch: pa.Table, term_batch: pa.Table) -> None:
@@ -126,7 +133,15 @@ def _add_to_index(con: duckdb.DuckDBPyConnection, doc_batch: pa.Table, term_batc
                 "SELECT (SELECT coalesce(max(doc), 0) FROM search_docs) + 1 - (SELECT min(doc) FROM doc_batch)"
             ).fetchone()
             shift = max(int(row[0]), 0) if row and row[0] is not None else 0
-            fresh = "doc IN (SELECT doc FROM doc_batch WHERE url NOT IN (SELECT url FROM search_docs))"
+            # An article indexed already has its row with its own first_seen_at: only rows from the batch's
+            # first time on are compared (a plain comparison: the scan skips the older files).
+            since = c.execute("SELECT min(first_seen_at) FROM doc_batch").fetchone()
+            fresh = (
+                "doc IN (SELECT doc FROM doc_batch WHERE url NOT IN "
+                f"(SELECT url FROM search_docs WHERE first_seen_at >= '{since[0].isoformat()}'::TIMESTAMPTZ))"
+                if since and since[0] is not None
+                else "true"
+            )
             # the term's number is computed here, vectorised (tokens.term_id is the same in Python)
             c.execute(
                 "INSERT INTO search_terms SELECT doc + ?, md5_number_upper(term) AS id, least(tf, 65535) "
