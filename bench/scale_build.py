@@ -145,10 +145,11 @@ _STATEMENTS = [
         first_seen_at AS first_failed_at, first_seen_at + INTERVAL 2 HOUR AS last_failed_at, run_id
     FROM chunk WHERE hash(i, 'fail') % 100 < 3
     """,
-    # 64 bands per fingerprint; a copy's bands are its original's (s)
+    # 64 bands per fingerprint; a copy's bands are its original's (s); each with its article's time
     """
-    INSERT INTO article_bands
-    SELECT url, b::SMALLINT, (hash(s, 'band', b) >> 1)::BIGINT FROM chunk, range(64) t(b)
+    INSERT INTO article_bands BY NAME
+    SELECT url, b::SMALLINT AS band, (hash(s, 'band', b) >> 1)::BIGINT AS hash, first_seen_at
+    FROM chunk, range(64) t(b) ORDER BY i, b
     """,
     """
     INSERT INTO alerts BY NAME
