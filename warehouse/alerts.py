@@ -146,16 +146,23 @@ def retry_uncertain(con: duckdb.DuckDBPyConnection) -> int:
     )
 
 
-# Alerts not yet delivered to every one of the recipients bound as its two parameters (with no recipients:
-# every alert). Serves the waiting count and the pending list.
-_UNDELIVERED = "(SELECT count(*) FROM alert_deliveries d WHERE d.url = a.url AND list_contains(?, d.recipient)) < ?"
+def _waiting(recipients: Sequence[str]) -> str:
+    """The alerts (url, created_at) not yet delivered to every one of `recipients` (bound as $recipients); with
+    no recipients, every alert. An anti-join of each (alert, recipient) with the deliveries: a fourth of the time
+    of a correlated count per alert (1M articles: 0.53 s instead of 2.2 s, 250,000 alerts)."""
+    if not recipients:
+        return "SELECT url, created_at FROM alerts"
+    return (
+        "SELECT DISTINCT a.url, a.created_at FROM alerts a"
+        " CROSS JOIN (SELECT unnest($recipients::VARCHAR[]) AS recipient) r"
+        " WHERE NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.url = a.url AND d.recipient = r.recipient)"
+    )
 
 
 def alerts_waiting(con: duckdb.DuckDBPyConnection, recipients: Sequence[str]) -> int:
     """How many alerts some recipient has not had (all alerts when there are no recipients)."""
-    row = con.execute(
-        f"SELECT count(*) FROM alerts a WHERE {_UNDELIVERED}", [list(recipients), max(len(recipients), 1)]
-    ).fetchone()
+    params = {"recipients": list(recipients)} if recipients else {}
+    row = con.execute(f"SELECT count(*) FROM ({_waiting(recipients)})", params).fetchone()
     return row[0] if row else 0
 
 
@@ -165,17 +172,17 @@ def alert_overview(con: duckdb.DuckDBPyConnection, recipients: Sequence[str], li
     recent = con.execute(
         "SELECT sent_at, recipient, state, url FROM alert_deliveries ORDER BY started_at DESC, url LIMIT ?", [limit]
     ).fetchall()
-    pending = con.execute(
-        f"SELECT a.created_at, a.url FROM alerts a WHERE {_UNDELIVERED} ORDER BY a.created_at DESC LIMIT ?",
-        [list(recipients), max(len(recipients), 1), limit],
+    # The waiting count and the latest waiting alerts in one pass over the alerts.
+    waiting = con.execute(
+        f"SELECT count(*) OVER (), created_at, url FROM ({_waiting(recipients)}) ORDER BY created_at DESC, url "
+        "LIMIT $limit",
+        {"limit": limit, **({"recipients": list(recipients)} if recipients else {})},
     ).fetchall()
     # The titles of those few, by time (warehouse.lookup), not by a join that reads every article's title.
-    titles = article_columns(con, [row[-1] for row in recent + pending], "title")
-    recent = [(sent, to, state, titles[url][0], url) for sent, to, state, url in recent if url in titles]
-    pending = [(created, titles[url][0], url) for created, url in pending if url in titles]
+    titles = article_columns(con, [row[-1] for row in recent + waiting], "title")
     return {
-        "waiting": alerts_waiting(con, recipients),
+        "waiting": waiting[0][0] if waiting else 0,
         "uncertain": uncertain[0] if uncertain else 0,
-        "recent": recent,
-        "pending": pending,
+        "recent": [(sent, to, state, titles[url][0], url) for sent, to, state, url in recent if url in titles],
+        "pending": [(created, titles[url][0], url) for _, created, url in waiting if url in titles],
     }
