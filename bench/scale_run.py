@@ -6,7 +6,9 @@ Every function of the warehouse package (where all of newsmon's SQL lives) is wr
 it, by a timer: the SQL time of the run is the time spent inside the outermost warehouse calls (statements,
 commits, the Arrow batches they bind, and the search index's tokenising of new articles), and each function's
 own calls and inclusive time are kept for the per-statement table. Then the real command line runs
-(flows.cli.main), and the process writes its own CPU time and peak resident memory (getrusage) to OUT.json.
+(flows.cli.main), and the process writes its own CPU time (getrusage) and peak resident memory to OUT.json.
+The peak is VmHWM from /proc: getrusage's ru_maxrss would carry over the parent's peak through fork and exec
+(Linux keeps the larger of the two), so a bench process that built a big warehouse would show in every run.
 """
 
 from __future__ import annotations
@@ -68,6 +70,13 @@ def install() -> None:
                 setattr(module, name, wrapped[id(value)])
 
 
+def _peak_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def main() -> int:
     out, argv = Path(sys.argv[1]), sys.argv[2:]
     install()
@@ -83,7 +92,7 @@ def main() -> int:
                 "sql_seconds": TOTAL[0],
                 "cpu_seconds": self.ru_utime + self.ru_stime,
                 "cpu_children_seconds": children.ru_utime + children.ru_stime,
-                "peak_kib": self.ru_maxrss,
+                "peak_kib": _peak_kib(),
                 "calls": {name: {"calls": c, "seconds": s} for name, (c, s) in sorted(CALLS.items())},
             },
             indent=1,

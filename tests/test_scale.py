@@ -60,8 +60,8 @@ def _original(con: duckdb.DuckDBPyConnection, url: str) -> str | None:
 def test_a_copy_within_the_window_is_marked_and_one_of_an_older_article_is_not(tmp_path: Path) -> None:
     old_text, recent_text, _ = _texts()
     con = connect(tmp_path / "lake")
-    _store(con, NOW - timedelta(days=COPY_WINDOW_DAYS + 10), _page("https://a.example/old", old_text))
-    _store(con, NOW - timedelta(days=COPY_WINDOW_DAYS - 10), _page("https://a.example/recent", recent_text))
+    _store(con, NOW - timedelta(days=COPY_WINDOW_DAYS + 2), _page("https://a.example/old", old_text))
+    _store(con, NOW - timedelta(days=COPY_WINDOW_DAYS - 2), _page("https://a.example/recent", recent_text))
     _store(con, NOW, _page("https://b.example/old-copy", old_text), _page("https://b.example/recent-copy", recent_text))
     assert _original(con, "https://b.example/recent-copy") == "https://a.example/recent"
     assert _original(con, "https://b.example/old-copy") is None  # its original is older than the window

@@ -205,10 +205,11 @@ def set_scores(con: duckdb.DuckDBPyConnection, now: datetime, scores: Sequence[t
 
 # A new article is compared with the articles first seen at most this long before it, and with the seed
 # documents whatever their age. Syndicated copies (wire stories, press releases republished by other outlets) come
-# out within hours or days of the original; a copy of a story older than this is stored as a story of its own.
-# A bound on the work of each batch, not a measured property of the shared data (which holds no dated copies):
-# at ~1,400 articles a day (bench/scale.py's million over two years) the window holds ~40,000 articles' bands.
-COPY_WINDOW_DAYS = 30
+# out within hours or a few days of the original; a copy of a story older than this is stored as a story of its
+# own. A bound on the work of each batch, not a measured property of the shared data (which holds no dated
+# copies): the lookup reads the window's bands, 64 per article, so its cost follows the daily rate times the
+# window (bench/scale.py's million articles over two years: ~1,400 a day, ~600,000 band rows in 7 days).
+COPY_WINDOW_DAYS = 7
 
 Print = tuple[str, "Fingerprint", datetime | None]  # url, fingerprint, first_seen_at (None: a seed document)
 
