@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -210,8 +210,10 @@ def set_scores(con: duckdb.DuckDBPyConnection, now: datetime, scores: Sequence[t
 # copies): the lookup reads the window's bands, 64 per article, so its cost follows the daily rate times the
 # window (bench/scale.py's million articles over two years: ~1,400 a day, ~600,000 band rows in 7 days).
 COPY_WINDOW_DAYS = 7
+# The time a seed document's bands carry: always inside the window (migration 0011), whatever the seed's age.
+SEED_BANDS_AT = datetime(9999, 12, 31, tzinfo=UTC)
 
-Print = tuple[str, "Fingerprint", datetime | None]  # url, fingerprint, first_seen_at (None: a seed document)
+Print = tuple[str, "Fingerprint", datetime]  # url, fingerprint, first_seen_at (SEED_BANDS_AT: a seed document)
 
 
 def _add_bands(con: duckdb.DuckDBPyConnection, prints: Sequence[Print]) -> None:
@@ -224,13 +226,13 @@ def _add_bands(con: duckdb.DuckDBPyConnection, prints: Sequence[Print]) -> None:
         with_batch(con, "bands", rows, "INSERT INTO article_bands SELECT * FROM batch")
 
 
-# Candidates share a band with a new article and were first seen in the window (or are seeds: NULL time). The
-# time filter is a plain comparison on the scan: DuckLake skips the files and row groups before the window.
+# Candidates share a band with a new article and were first seen in the window (seeds: SEED_BANDS_AT). The
+# time filter is one plain comparison on the scan: DuckLake skips the files and row groups before the window.
 _CANDIDATES = """
 SELECT DISTINCT nb.url AS new_url, ob.url AS old_url
 FROM batch nb
 JOIN article_bands ob ON ob.band = nb.band AND ob.hash = nb.hash AND ob.url <> nb.url
-WHERE ob.first_seen_at >= $since OR ob.first_seen_at IS NULL
+WHERE ob.first_seen_at >= $since
 """
 # The candidates' fingerprints: recent ones by time, seeds by is_seed, so that each scan prunes by its filter
 # (neither reads the minhash column of the whole table).
@@ -267,16 +269,15 @@ def mark_copies(con: duckdb.DuckDBPyConnection, is_copy: CopyTest, prints: Seque
     finally:
         con.unregister("candidates")
     new = {url: (fp, seen) for url, fp, seen in prints}
-    far = datetime.max.replace(tzinfo=now.tzinfo)
     ordered = sorted(
         ((new_url, old_url) for new_url, old_url in pairs if old_url in old),
-        key=lambda p: (new[p[0]][1] or far, p[0], old[p[1]][3], p[1]),
+        key=lambda p: (new[p[0]][1], p[0], old[p[1]][3], p[1]),
     )
     copies: dict[str, str] = {}
     for new_url, old_url in ordered:
         old_sig, old_size, old_original, old_seen = old[old_url]
         new_fp, new_seen = new[new_url]
-        if new_url in copies or (old_seen, old_url) >= (new_seen or far, new_url):
+        if new_url in copies or (old_seen, old_url) >= (new_seen, new_url):
             continue
         original = copies.get(old_url) or old_original or old_url
         if is_copy(new_fp.signature, new_fp.shingles, old_sig, old_size):
@@ -306,7 +307,7 @@ def set_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Sequence[tupl
     def work(c: duckdb.DuckDBPyConnection) -> None:
         # Another writer may have fingerprinted some meanwhile: their bands are not added twice.
         missing = {
-            row[0]: None if row[1] else row[2]  # a seed's bands carry no time (migration 0011)
+            row[0]: SEED_BANDS_AT if row[1] else row[2]  # a seed's bands are always compared (migration 0011)
             for row in c.execute(
                 "SELECT url, is_seed, first_seen_at FROM articles WHERE shingles IS NULL AND list_contains(?, url)",
                 [[url for url, _ in fingerprints]],
