@@ -127,6 +127,7 @@ def test_article_columns_reads_the_row_groups_of_the_wanted_articles_only(tmp_pa
 
 def test_articles_are_written_in_row_groups_of_4096(tmp_path: Path) -> None:
     con = connect(tmp_path / "lake")
+    assert con.execute("SELECT current_setting('enable_external_file_cache')").fetchone() == (False,)
     option = con.execute(
         "SELECT value FROM ducklake_options('newsmon') WHERE option_name = 'parquet_row_group_size'"
         " AND scope_entry = 'main.articles'"

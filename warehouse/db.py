@@ -164,6 +164,10 @@ def connect(path: str | Path | WarehouseSpec, *, read_only: bool = False) -> duc
     # workers. Analysts' own connections keep DuckDB's defaults.
     con.execute("SET threads = 1")
     con.execute(f"SET memory_limit = '{PIPELINE_MEMORY_LIMIT}'")
+    # DuckDB keeps the Parquet bytes it read in its own cache, up to the memory limit; the lake's files are
+    # local (or the OS caches them), and a long run reads every batch's new files: without it the main process
+    # of a 10,000-page run peaked at 719 MiB instead of 767 MiB (bench/ingest.py, one run each, docs/scale.md).
+    con.execute("SET enable_external_file_cache = false")
     try:
         migrate(con)
         if spec.legacy_file is not None and spec.legacy_file.is_file():
