@@ -219,6 +219,12 @@ def _migrate_once(con: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         try:
             with transaction(con):
+                # Another process may have applied it since `applied` was read (two first runs at once): this
+                # transaction's snapshot tells; one committing meanwhile makes this commit conflict instead.
+                if con.execute("SELECT count(*) FROM schema_migrations WHERE version = ?", [version]).fetchone() != (
+                    0,
+                ):
+                    continue
                 con.execute(sql)
                 con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, datetime.now(UTC)])
         except duckdb.TransactionException:
