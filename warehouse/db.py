@@ -140,16 +140,23 @@ def _open(spec: WarehouseSpec, *, read_only: bool) -> duckdb.DuckDBPyConnection:
             _prepare_embedded(spec)
     elif not read_only and "://" not in spec.data:
         Path(spec.data).mkdir(parents=True, exist_ok=True)  # a shared local or network path
-    con = duckdb.connect(":memory:")
-    try:
-        for statement in attach_statements(spec, read_only=read_only):
-            con.execute(statement)
-    except duckdb.Error as exc:
-        con.close()
-        if read_only and "creating a new DuckLake is explicitly disabled" in str(exc):
-            # The catalog file is there but no run finished creating the lake in it yet.
-            raise WarehouseError(f"no warehouse at {spec.directory} yet (run `newsmon run` first)") from exc
-        raise WarehouseError(f"cannot open the warehouse {spec.attach_target}: {exc}") from exc
+    for attempt in range(1, COMMIT_ATTEMPTS + 1):
+        con = duckdb.connect(":memory:")
+        try:
+            for statement in attach_statements(spec, read_only=read_only):
+                con.execute(statement)
+            break
+        except duckdb.Error as exc:
+            con.close()
+            # Two first runs creating one PostgreSQL catalog at once: the later one's CREATE TABLE collides with
+            # the other's; attached again, it finds the lake made.
+            if not spec.embedded and "duplicate key" in str(exc) and attempt < COMMIT_ATTEMPTS:
+                time.sleep(COMMIT_BACKOFF_SECONDS * attempt)
+                continue
+            if read_only and "creating a new DuckLake is explicitly disabled" in str(exc):
+                # The catalog file is there but no run finished creating the lake in it yet.
+                raise WarehouseError(f"no warehouse at {spec.directory} yet (run `newsmon run` first)") from exc
+            raise WarehouseError(f"cannot open the warehouse {spec.attach_target}: {exc}") from exc
     con.execute("SET TimeZone = 'UTC'")
     return con
 
