@@ -80,8 +80,7 @@ def send_pending(
     plans = [(recipient, store.pending_alerts(con, recipient)) for recipient in alerts.to]
     plans = [(recipient, stories) for recipient, stories in plans if stories]
     if plans:
-        total = con.execute("SELECT count(*) FROM stories").fetchone()
-        footer = _footer(settings, run_id, total[0] if total else 0)
+        footer = _footer(settings, run_id, store.story_count(con))
         try:
             client = _connect(settings.smtp)
         except AlertError as exc:

@@ -11,6 +11,7 @@ import duckdb
 from extractors.alert_email import Story
 from warehouse.batches import changed
 from warehouse.db import in_transaction
+from warehouse.lookup import article_columns
 
 
 def queue_alerts(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -> None:
@@ -26,41 +27,63 @@ def queue_alerts(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -> 
 def pending_alerts(con: duckdb.DuckDBPyConnection, recipient: str) -> list[Story]:
     """The stories not yet sent (nor being sent) to `recipient`, oldest alert first, with their copies.
 
-    The undelivered alerts are found first and only their articles are read (the join with every article's
-    text cost 10-19 s and 5.6 GB at a million articles, issue 12)."""
-    rows = con.execute(
-        """
-        WITH waiting AS (
-            SELECT a.url, a.created_at FROM alerts a
-            WHERE NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.url = a.url AND d.recipient = ?)
-        ),
-        copies AS (
-            SELECT duplicate_of AS url, list({'source': source, 'url': url} ORDER BY first_seen_at) AS copies
-            FROM articles WHERE duplicate_of IN (SELECT url FROM waiting) GROUP BY duplicate_of
-        )
-        SELECT w.url, ar.title, ar.source, ar.published_at, ar.text, ar.relevance, ar.relevance_why,
-               coalesce(ar.relevance_terms, []), coalesce(c.copies, [])
-        FROM waiting w
-        JOIN articles ar ON ar.url = w.url
-        LEFT JOIN copies c ON c.url = w.url
-        ORDER BY w.created_at, w.url
-        """,
+    The undelivered alerts are found first and only their articles are read, by time (warehouse.lookup): a join
+    with the articles read every article's text (10-19 s and 5.6 GB at a million articles, issue 12)."""
+    waiting = con.execute(
+        "SELECT a.url FROM alerts a WHERE NOT EXISTS "
+        "(SELECT 1 FROM alert_deliveries d WHERE d.url = a.url AND d.recipient = ?) ORDER BY a.created_at, a.url",
         [recipient],
     ).fetchall()
-    return [
-        Story(
-            url=url,
-            title=title,
-            source=source,
-            published_at=published,
-            text=text,
-            relevance=relevance,
-            why=why,
-            terms=tuple(terms),
-            copies=tuple((c["source"], c["url"]) for c in copies),
+    urls = [row[0] for row in waiting]
+    if not urls:
+        return []
+    articles = article_columns(
+        con, urls, "title, source, published_at, text, relevance, relevance_why, coalesce(relevance_terms, [])"
+    )
+    copies = dict(
+        con.execute(
+            "SELECT duplicate_of, list({'source': source, 'url': url} ORDER BY first_seen_at) FROM articles "
+            "WHERE list_contains(?, duplicate_of) GROUP BY duplicate_of",
+            [urls],
+        ).fetchall()
+    )
+    stories = []
+    for url in urls:
+        if url not in articles:
+            continue
+        title, source, published, text, relevance, why, terms = articles[url]
+        stories.append(
+            Story(
+                url=url,
+                title=title,
+                source=source,
+                published_at=published,
+                text=text,
+                relevance=relevance,
+                why=why,
+                terms=tuple(terms),
+                copies=tuple((c["source"], c["url"]) for c in copies.get(url, [])),
+            )
         )
-        for url, title, source, published, text, relevance, why, terms, copies in rows
-    ]
+    return stories
+
+
+def story_count(con: duckdb.DuckDBPyConnection) -> int:
+    """How many rows the `stories` view has (the alert footer's count), without the view's folding of copies.
+
+    A story is led by a relevant original that is no seed, or by the first copy of a seed when that copy is
+    relevant (migration 0008): counted from three small columns and the few copies, not from the copies' lists
+    and window the view builds (issue 12)."""
+    row = con.execute(
+        """
+        SELECT (SELECT count(*) FROM articles WHERE is_relevant AND duplicate_of IS NULL AND NOT is_seed)
+             + (SELECT count(*) FILTER (WHERE lead_relevant) FROM (
+                    SELECT arg_min(is_relevant, (first_seen_at, url)) AS lead_relevant FROM articles
+                    WHERE duplicate_of IN (SELECT url FROM articles WHERE is_seed) AND NOT is_seed
+                    GROUP BY duplicate_of))
+        """
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def start_delivery(
@@ -123,16 +146,23 @@ def retry_uncertain(con: duckdb.DuckDBPyConnection) -> int:
     )
 
 
-# Alerts not yet delivered to every one of the recipients bound as its two parameters (with no recipients:
-# every alert). Serves the waiting count and the pending list.
-_UNDELIVERED = "(SELECT count(*) FROM alert_deliveries d WHERE d.url = a.url AND list_contains(?, d.recipient)) < ?"
+def _waiting(recipients: Sequence[str]) -> str:
+    """The alerts (url, created_at) not yet delivered to every one of `recipients` (bound as $recipients); with
+    no recipients, every alert. An anti-join of each (alert, recipient) with the deliveries: a fourth of the time
+    of a correlated count per alert (1M articles: 0.53 s instead of 2.2 s, 250,000 alerts)."""
+    if not recipients:
+        return "SELECT url, created_at FROM alerts"
+    return (
+        "SELECT DISTINCT a.url, a.created_at FROM alerts a"
+        " CROSS JOIN (SELECT unnest($recipients::VARCHAR[]) AS recipient) r"
+        " WHERE NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.url = a.url AND d.recipient = r.recipient)"
+    )
 
 
 def alerts_waiting(con: duckdb.DuckDBPyConnection, recipients: Sequence[str]) -> int:
     """How many alerts some recipient has not had (all alerts when there are no recipients)."""
-    row = con.execute(
-        f"SELECT count(*) FROM alerts a WHERE {_UNDELIVERED}", [list(recipients), max(len(recipients), 1)]
-    ).fetchone()
+    params = {"recipients": list(recipients)} if recipients else {}
+    row = con.execute(f"SELECT count(*) FROM ({_waiting(recipients)})", params).fetchone()
     return row[0] if row else 0
 
 
@@ -140,20 +170,19 @@ def alert_overview(con: duckdb.DuckDBPyConnection, recipients: Sequence[str], li
     """Counts and recent rows for `newsmon alerts` and the run report."""
     uncertain = con.execute("SELECT count(*) FROM alert_deliveries WHERE state = 'sending'").fetchone()
     recent = con.execute(
-        "WITH d AS (SELECT * FROM alert_deliveries ORDER BY started_at DESC, url LIMIT ?) "
-        "SELECT d.sent_at, d.recipient, d.state, ar.title, d.url FROM d "
-        "JOIN articles ar ON ar.url = d.url ORDER BY d.started_at DESC, d.url",
-        [limit],
+        "SELECT sent_at, recipient, state, url FROM alert_deliveries ORDER BY started_at DESC, url LIMIT ?", [limit]
     ).fetchall()
-    pending = con.execute(
-        f"WITH p AS (SELECT a.created_at, a.url FROM alerts a WHERE {_UNDELIVERED} "
-        "ORDER BY a.created_at DESC LIMIT ?) "
-        "SELECT p.created_at, ar.title, p.url FROM p JOIN articles ar ON ar.url = p.url ORDER BY p.created_at DESC",
-        [list(recipients), max(len(recipients), 1), limit],
+    # The waiting count and the latest waiting alerts in one pass over the alerts.
+    waiting = con.execute(
+        f"SELECT count(*) OVER (), created_at, url FROM ({_waiting(recipients)}) ORDER BY created_at DESC, url "
+        "LIMIT $limit",
+        {"limit": limit, **({"recipients": list(recipients)} if recipients else {})},
     ).fetchall()
+    # The titles of those few, by time (warehouse.lookup), not by a join that reads every article's title.
+    titles = article_columns(con, [row[-1] for row in recent + waiting], "title")
     return {
-        "waiting": alerts_waiting(con, recipients),
+        "waiting": waiting[0][0] if waiting else 0,
         "uncertain": uncertain[0] if uncertain else 0,
-        "recent": recent,
-        "pending": pending,
+        "recent": [(sent, to, state, titles[url][0], url) for sent, to, state, url in recent if url in titles],
+        "pending": [(created, titles[url][0], url) for _, created, url in waiting if url in titles],
     }

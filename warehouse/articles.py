@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -66,13 +66,14 @@ def store_pages(
     def work(c: duckdb.DuckDBPyConnection) -> int:
         rows = _article_rows(run_id, now, articles)
         new_urls = _insert_articles(c, rows) if rows else set()
-        _add_bands(c, [(i.article.url, i.fingerprint) for i in articles if i.article.url in new_urls])
+        prints = {i.article.url: i.fingerprint for i in articles if i.article.url in new_urls and i.fingerprint}
+        _add_bands(c, [(url, fp, now) for url, fp in prints.items()])
         index_articles(c, [_index_row(row) for row in rows if row["url"] in new_urls], now)
         if new_urls:
             c.register("new_urls", pa.table({"url": pa.array(sorted(new_urls), pa.string())}))
             try:
                 if is_copy is not None:
-                    mark_copies(c, is_copy)
+                    mark_copies(c, is_copy, [(url, fp, now) for url, fp in prints.items()], now)
                 queue_alerts(c, run_id, now)
             finally:
                 c.unregister("new_urls")
@@ -221,47 +222,84 @@ def set_scores(con: duckdb.DuckDBPyConnection, now: datetime, scores: Sequence[t
 # --- duplicates ------------------------------------------------------------------------------------------
 
 
-def _add_bands(con: duckdb.DuckDBPyConnection, fingerprints: Sequence[tuple[str, Fingerprint | None]]) -> None:
+# A new article is compared with the articles first seen at most this long before it, and with the seed
+# documents whatever their age. Syndicated copies (wire stories, press releases republished by other outlets) come
+# out within hours or a few days of the original; a copy of a story older than this is stored as a story of its
+# own. A bound on the work of each batch, not a measured property of the shared data (which holds no dated
+# copies): the lookup reads the window's bands, 64 per article, so its cost follows the daily rate times the
+# window (bench/scale.py's million articles over two years: ~1,400 a day, ~600,000 band rows in 7 days).
+COPY_WINDOW_DAYS = 7
+# The time a seed document's bands carry: always inside the window (migration 0011), whatever the seed's age.
+SEED_BANDS_AT = datetime(9999, 12, 31, tzinfo=UTC)
+
+Print = tuple[str, "Fingerprint", datetime]  # url, fingerprint, first_seen_at (SEED_BANDS_AT: a seed document)
+
+
+def _add_bands(con: duckdb.DuckDBPyConnection, prints: Sequence[Print]) -> None:
     rows = [
-        {"url": url, "band": band, "hash": value}
-        for url, fp in fingerprints
-        if fp is not None
+        {"url": url, "band": band, "hash": value, "first_seen_at": seen}
+        for url, fp, seen in prints
         for band, value in enumerate(fp.bands)
     ]
     if rows:
         with_batch(con, "bands", rows, "INSERT INTO article_bands SELECT * FROM batch")
 
 
-def mark_copies(con: duckdb.DuckDBPyConnection, is_copy: CopyTest) -> int:
-    """Set duplicate_of for each article in the relation `new_urls` that is a copy of one seen before it.
+# Candidates share a band with a new article and were first seen in the window (seeds: SEED_BANDS_AT). The
+# time filter is one plain comparison on the scan: DuckLake skips the files and row groups before the window.
+_CANDIDATES = """
+SELECT DISTINCT nb.url AS new_url, ob.url AS old_url
+FROM batch nb
+JOIN article_bands ob ON ob.band = nb.band AND ob.hash = nb.hash AND ob.url <> nb.url
+WHERE ob.first_seen_at >= $since
+"""
+# The candidates' fingerprints: recent ones by time, seeds by is_seed, so that each scan prunes by its filter
+# (neither reads the minhash column of the whole table).
+_CANDIDATE_PRINTS = """
+SELECT url, minhash, shingles, duplicate_of, first_seen_at FROM articles
+WHERE first_seen_at >= $since AND url IN (SELECT old_url FROM candidates)
+UNION ALL
+SELECT url, minhash, shingles, duplicate_of, first_seen_at FROM articles
+WHERE is_seed AND url IN (SELECT old_url FROM candidates)
+"""
+
+
+def mark_copies(con: duckdb.DuckDBPyConnection, is_copy: CopyTest, prints: Sequence[Print], now: datetime) -> int:
+    """Set duplicate_of for each new article (`prints`: url, fingerprint, first seen) that is a copy of one seen
+    before it, in the last COPY_WINDOW_DAYS or among the seeds.
 
     The original is the earliest article (first_seen_at, then url) that is itself no copy; articles of one
     batch are taken in that same order, so the first copy stored stays the original.
     """
-    rows = con.execute(
-        """
-        WITH new AS (SELECT url, minhash, shingles, first_seen_at FROM articles
-                     WHERE url IN (SELECT url FROM new_urls) AND minhash IS NOT NULL),
-        new_bands AS (SELECT b.* FROM article_bands b WHERE b.url IN (SELECT url FROM new)),
-        pairs AS (
-            SELECT DISTINCT n.url AS new_url, o.url AS old_url
-            FROM new_bands nb
-            JOIN new n ON n.url = nb.url
-            JOIN article_bands ob ON ob.band = nb.band AND ob.hash = nb.hash AND ob.url <> nb.url
-            JOIN articles o ON o.url = ob.url
-            WHERE (o.first_seen_at, o.url) < (n.first_seen_at, n.url)
-        )
-        SELECT p.new_url, n.minhash, n.shingles, o.url, o.minhash, o.shingles, o.duplicate_of
-        FROM pairs p JOIN new n ON n.url = p.new_url JOIN articles o ON o.url = p.old_url
-        ORDER BY n.first_seen_at, n.url, o.first_seen_at, o.url
-        """
-    ).fetchall()
+    if not prints:
+        return 0
+    since = now - timedelta(days=COPY_WINDOW_DAYS)
+    bands = [
+        {"url": url, "band": b, "hash": h, "first_seen_at": seen}
+        for url, fp, seen in prints
+        for b, h in enumerate(fp.bands)
+    ]
+    pairs = with_batch(con, "bands", bands, _CANDIDATES, params={"since": since})
+    if not pairs:
+        return 0
+    con.register("candidates", pa.table({"old_url": pa.array(sorted({old for _, old in pairs}), pa.string())}))
+    try:
+        old = {row[0]: row[1:] for row in con.execute(_CANDIDATE_PRINTS, {"since": since}).fetchall()}
+    finally:
+        con.unregister("candidates")
+    new = {url: (fp, seen) for url, fp, seen in prints}
+    ordered = sorted(
+        ((new_url, old_url) for new_url, old_url in pairs if old_url in old),
+        key=lambda p: (new[p[0]][1], p[0], old[p[1]][3], p[1]),
+    )
     copies: dict[str, str] = {}
-    for new_url, new_sig, new_size, old_url, old_sig, old_size, old_original in rows:
-        if new_url in copies:
+    for new_url, old_url in ordered:
+        old_sig, old_size, old_original, old_seen = old[old_url]
+        new_fp, new_seen = new[new_url]
+        if new_url in copies or (old_seen, old_url) >= (new_seen, new_url):
             continue
         original = copies.get(old_url) or old_original or old_url
-        if is_copy(new_sig, new_size, old_sig, old_size):
+        if is_copy(new_fp.signature, new_fp.shingles, old_sig, old_size):
             copies[new_url] = original
     if copies:
         with_batch(
@@ -288,9 +326,9 @@ def set_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Sequence[tupl
     def work(c: duckdb.DuckDBPyConnection) -> None:
         # Another writer may have fingerprinted some meanwhile: their bands are not added twice.
         missing = {
-            row[0]
+            row[0]: SEED_BANDS_AT if row[1] else row[2]  # a seed's bands are always compared (migration 0011)
             for row in c.execute(
-                "SELECT url FROM articles WHERE shingles IS NULL AND list_contains(?, url)",
+                "SELECT url, is_seed, first_seen_at FROM articles WHERE shingles IS NULL AND list_contains(?, url)",
                 [[url for url, _ in fingerprints]],
             ).fetchall()
         }
@@ -308,6 +346,6 @@ def set_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Sequence[tupl
             "UPDATE articles SET minhash = batch.minhash, shingles = batch.shingles FROM batch "
             "WHERE articles.url = batch.url",
         )
-        _add_bands(c, todo)
+        _add_bands(c, [(url, fp, missing[url]) for url, fp in todo if fp is not None])
 
     in_transaction(con, work)

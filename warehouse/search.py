@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from extractors.tokens import document_terms, probes, query_words
 from warehouse.db import in_transaction
+from warehouse.lookup import article_columns
 
 SQL = importlib.resources.files("warehouse") / "sql"
 # Articles seen this long before the newest indexed one are checked again (and skipped when indexed): a run's
@@ -33,6 +34,8 @@ INDEX_BATCH = 2_000
 COMPACT_FRACTION = 0.2
 COMPACT_MIN_DOCS = 5_000  # articles tokenised per insert: bounds the memory of a first indexing of a big warehouse
 
+# What the index takes of each article (read a batch at a time, by time: warehouse.lookup).
+_FIELDS = "title, text, language, is_seed, source, coalesce(published_at, first_seen_at), first_seen_at"
 _TERMS = pa.schema([("doc", pa.int32()), ("term", pa.string()), ("tf", pa.int64())])
 _DOCS = pa.schema(
     [
@@ -76,9 +79,10 @@ def _new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool) -> list[t
     # it every article's text is read (measured: 6.8 s instead of ~1 s per 1,000 new at 1,000,000 articles).
     recent = "" if since is None else " AND a.first_seen_at >= $since"
     recent_docs = "" if since is None else " AND d.first_seen_at >= $since"
+    # Only the keys: the texts are read a batch at a time (index_new_articles), so a run's memory holds one
+    # batch of texts, not every new article's (issue 12: a 10,000-page run).
     return con.execute(
-        "SELECT a.url, a.title, a.text, a.language, a.is_seed, a.source, coalesce(a.published_at, a.first_seen_at),"
-        " a.first_seen_at"
+        "SELECT a.url, a.first_seen_at"
         " FROM articles a"
         f" WHERE true{recent}"
         f" AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.url = a.url{recent_docs})"
@@ -94,20 +98,22 @@ else first seen) and first_seen_at."""
 
 def index_new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool = False) -> int:
     """Add the articles that are not in the search index yet; returns how many."""
-    rows = _new_articles(con, everything=everything)
-    if not rows:
+    new = _new_articles(con, everything=everything)
+    if not new:
         return 0
     top = con.execute("SELECT coalesce(max(doc), 0) FROM search_docs").fetchone()
     next_doc = int(top[0]) + 1 if top else 1
     now = datetime.now(UTC)
-    for start in range(0, len(rows), INDEX_BATCH):
-        part = rows[start : start + INDEX_BATCH]
-        doc_batch, term_batch = _postings(part, next_doc, now)
-        next_doc += len(part)
+    for start in range(0, len(new), INDEX_BATCH):
+        chunk = [url for url, _ in new[start : start + INDEX_BATCH]]
+        fields = article_columns(con, chunk, _FIELDS)
+        rows = [(url, *fields[url]) for url in chunk if url in fields]
+        doc_batch, term_batch = _postings(rows, next_doc, now)
+        next_doc += len(rows)
         in_transaction(con, functools.partial(_insert_documents, doc_batch=doc_batch, term_batch=term_batch))
     if _tail_is_long(con):
         compact_index(con)
-    return len(rows)
+    return len(new)
 
 
 def index_articles(c: duckdb.DuckDBPyConnection, rows: list[IndexRow], now: datetime) -> None:
@@ -149,7 +155,15 @@ def _insert_documents(
             "SELECT (SELECT coalesce(max(doc), 0) FROM search_docs) + 1 - (SELECT min(doc) FROM doc_batch)"
         ).fetchone()
         shift = max(int(row[0]), 0) if row and row[0] is not None else 0
-        fresh = "true" if new else "doc IN (SELECT doc FROM doc_batch WHERE url NOT IN (SELECT url FROM search_docs))"
+        since = None if new else c.execute("SELECT min(first_seen_at) FROM doc_batch").fetchone()
+        # An article indexed already has its row with its own first_seen_at: only rows from the batch's first
+        # time on are compared (a plain comparison: the scan skips the older files).
+        fresh = (
+            "doc IN (SELECT doc FROM doc_batch WHERE url NOT IN "
+            f"(SELECT url FROM search_docs WHERE first_seen_at >= '{since[0].isoformat()}'::TIMESTAMPTZ))"
+            if since and since[0] is not None
+            else "true"
+        )
         # the term's number is computed here, vectorised (tokens.term_id is the same in Python)
         c.execute(
             "INSERT INTO search_terms SELECT doc + ?, md5_number_upper(term) AS id, least(tf, 65535) "

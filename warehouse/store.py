@@ -16,6 +16,7 @@ from warehouse.alerts import (
     pending_alerts,
     retry_uncertain,
     start_delivery,
+    story_count,
 )
 from warehouse.articles import (
     CopyTest,
@@ -77,5 +78,6 @@ __all__ = [
     "start_delivery",
     "start_run",
     "store_pages",
+    "story_count",
     "sync_feeds",
 ]

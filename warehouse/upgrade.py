@@ -46,6 +46,11 @@ def upgrade_legacy(con: duckdb.DuckDBPyConnection, legacy: Path) -> dict[str, in
                 c.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {alias}.main.{table}")
                 row = c.execute(f"SELECT count(*) FROM {alias}.main.{table}").fetchone()
                 copied[table] = int(row[0]) if row else 0
+            # The old file's bands had no time: their articles' (the seeds' 9999-12-31, see migration 0011).
+            c.execute(
+                "UPDATE article_bands SET first_seen_at = CASE WHEN a.is_seed THEN TIMESTAMPTZ '9999-12-31 00:00:00+00'"
+                " ELSE a.first_seen_at END FROM articles a WHERE a.url = article_bands.url"
+            )
             return copied
 
         copied = in_transaction(con, work)
