@@ -164,6 +164,10 @@ def connect(path: str | Path | WarehouseSpec, *, read_only: bool = False) -> duc
     # workers. Analysts' own connections keep DuckDB's defaults.
     con.execute("SET threads = 1")
     con.execute(f"SET memory_limit = '{PIPELINE_MEMORY_LIMIT}'")
+    if spec.embedded:
+        # What a sort beyond the memory limit spills (compact_index, 0010's rewrite of the articles): beside
+        # the lake, not in a `.tmp` of whatever directory newsmon was started from (DuckDB's default).
+        con.execute(f"SET temp_directory = '{spec.directory / 'tmp'}'")
     try:
         migrate(con)
         if spec.legacy_file is not None and spec.legacy_file.is_file():

@@ -126,7 +126,13 @@ def _add_to_index(con: duckdb.DuckDBPyConnection, doc_batch: pa.Table, term_batc
                 "SELECT (SELECT coalesce(max(doc), 0) FROM search_docs) + 1 - (SELECT min(doc) FROM doc_batch)"
             ).fetchone()
             shift = max(int(row[0]), 0) if row and row[0] is not None else 0
-            fresh = "doc IN (SELECT doc FROM doc_batch WHERE url NOT IN (SELECT url FROM search_docs))"
+            # An indexed article's first_seen_at is its article's: only the documents seen since the batch's
+            # earliest can be among them, and search_docs is in that order, so its row groups' statistics
+            # spare the scan of every indexed url (measured: ~1 s at a million articles).
+            fresh = (
+                "doc IN (SELECT doc FROM doc_batch WHERE url NOT IN (SELECT url FROM search_docs"
+                " WHERE first_seen_at >= (SELECT min(first_seen_at) FROM doc_batch)))"
+            )
             # the term's number is computed here, vectorised (tokens.term_id is the same in Python)
             c.execute(
                 "INSERT INTO search_terms SELECT doc + ?, md5_number_upper(term) AS id, least(tf, 65535) "
