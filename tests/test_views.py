@@ -148,4 +148,3 @@ def test_the_readmes_queries_run_with_the_columns_the_readme_shows(analyst: duck
         relation = analyst.sql(query.rstrip(";"))
         assert relation.columns == header, query
         assert relation.fetchall(), query
-
