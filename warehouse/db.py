@@ -219,6 +219,12 @@ def _migrate_once(con: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         try:
             with transaction(con):
+                # Another process may have committed it since `applied` was read: when this transaction's
+                # snapshot already holds it, applying it again would fail ("column already exists"), not
+                # conflict. (Seen with two first runs on a new PostgreSQL-catalog lake.)
+                again = con.execute("SELECT count(*) FROM schema_migrations WHERE version = ?", [version]).fetchone()
+                if again and again[0]:
+                    continue
                 con.execute(sql)
                 con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, datetime.now(UTC)])
         except duckdb.TransactionException:
