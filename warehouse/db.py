@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import duckdb
 
@@ -140,18 +140,28 @@ def _open(spec: WarehouseSpec, *, read_only: bool) -> duckdb.DuckDBPyConnection:
             _prepare_embedded(spec)
     elif not read_only and "://" not in spec.data:
         Path(spec.data).mkdir(parents=True, exist_ok=True)  # a shared local or network path
-    con = duckdb.connect(":memory:")
-    try:
-        for statement in attach_statements(spec, read_only=read_only):
-            con.execute(statement)
-    except duckdb.Error as exc:
-        con.close()
-        if read_only and "creating a new DuckLake is explicitly disabled" in str(exc):
-            # The catalog file is there but no run finished creating the lake in it yet.
-            raise WarehouseError(f"no warehouse at {spec.directory} yet (run `newsmon run` first)") from exc
-        raise WarehouseError(f"cannot open the warehouse {spec.attach_target}: {exc}") from exc
+    for attempt in range(1, COMMIT_ATTEMPTS + 1):
+        con = duckdb.connect(":memory:")
+        try:
+            for statement in attach_statements(spec, read_only=read_only):
+                con.execute(statement)
+            break
+        except duckdb.Error as exc:
+            con.close()
+            # Two first runs on a new PostgreSQL catalog both create DuckLake's tables; the one that loses
+            # ("duplicate key value") attaches again, to the lake the other created.
+            if "duplicate key value" not in str(exc) or attempt == COMMIT_ATTEMPTS:
+                _attach_failed(spec, exc, read_only=read_only)
+            time.sleep(COMMIT_BACKOFF_SECONDS * attempt)
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+def _attach_failed(spec: WarehouseSpec, exc: duckdb.Error, *, read_only: bool) -> NoReturn:
+    if read_only and "creating a new DuckLake is explicitly disabled" in str(exc):
+        # The catalog file is there but no run finished creating the lake in it yet.
+        raise WarehouseError(f"no warehouse at {spec.directory} yet (run `newsmon run` first)") from exc
+    raise WarehouseError(f"cannot open the warehouse {spec.attach_target}: {exc}") from exc
 
 
 def connect(path: str | Path | WarehouseSpec, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
