@@ -149,8 +149,12 @@ def _open(spec: WarehouseSpec, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         except duckdb.Error as exc:
             con.close()
             # Two first runs on a new PostgreSQL catalog both create DuckLake's tables; the one that loses
-            # ("duplicate key value") attaches again, to the lake the other created.
-            if "duplicate key value" not in str(exc) or attempt == COMMIT_ATTEMPTS:
+            # ("duplicate key value", or "relation … already exists") attaches again, to the other's lake.
+            text = str(exc)
+            lost = "Failed to initialize DuckLake" in text and (
+                "duplicate key value" in text or "already exists" in text
+            )
+            if not lost or attempt == COMMIT_ATTEMPTS:
                 _attach_failed(spec, exc, read_only=read_only)
             time.sleep(COMMIT_BACKOFF_SECONDS * attempt)
     con.execute("SET TimeZone = 'UTC'")
