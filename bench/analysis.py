@@ -13,6 +13,7 @@ Every query is timed as the best of 3 (the machine is shared; the figures are no
 (`SELECT count(*) FROM articles`) measured in the same run.
 
 Usage: .venv/bin/python -m bench.analysis [--articles 100000] [--dir DIR] [--keep]
+       .venv/bin/python -m bench.analysis --queries-only DIR/bench-100000   (again, on a kept warehouse)
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import pyarrow as pa
 
 from bench.relevance import _article
 from extractors.tokens import term_id, tokens
-from warehouse.db import connect
+from warehouse.db import CATALOG_NAME, checkpoint, connect, file_count, transaction
 from warehouse.search import compact_index, define_macros, index_new_articles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,6 +158,7 @@ SELECT
          END AS duplicate_of,
     published + to_seconds((700 + hash(i, 'delay') % 20000)::BIGINT) AS scored_at
 FROM timed
+ORDER BY first_seen_at, url  -- stored in the order the pipeline stores them: by when they were seen
 """
 
 _ADD_ENTRIES = """
@@ -166,17 +168,22 @@ SELECT feed_url, url AS entry_key, url AS link, url AS canonical_link, title, pu
 FROM articles WHERE first_seen_at > $since
 """
 
+# A chunk's postings, then its documents with their length (a DuckLake UPDATE would rewrite search_docs whole).
+_CHUNK_TERMS = """
+CREATE OR REPLACE TEMP TABLE chunk_terms AS
+SELECT p.i + 1 AS doc, t.term, sum(t.tf)::USMALLINT AS tf
+FROM parts p JOIN pool_terms t ON t.lang = p.lang AND t.label = p.label AND t.idx = p.idx
+GROUP BY p.i, t.term
+"""
 _INDEX_BASE = """
+INSERT INTO search_terms SELECT * FROM chunk_terms;
 INSERT INTO search_docs BY NAME
 SELECT p.i + 1 AS doc, a.url, a.language, false AS is_seed, a.source,
     coalesce(a.published_at, a.first_seen_at) AS seen_at,
-    coalesce(a.published_at, a.first_seen_at)::DATE AS day, 0 AS length, a.first_seen_at, now() AS indexed_at
+    coalesce(a.published_at, a.first_seen_at)::DATE AS day, l.length, a.first_seen_at, now() AS indexed_at
 FROM (SELECT DISTINCT i, lang FROM parts) p
+JOIN (SELECT doc, sum(tf)::INTEGER AS length FROM chunk_terms GROUP BY doc) l ON l.doc = p.i + 1
 JOIN articles a ON a.url = 'https://news' || hash(p.i, 'outlet') % 40 || '.' || p.lang || '.example/' || p.i;
-INSERT INTO search_terms
-SELECT p.i + 1 AS doc, t.term, sum(t.tf)::USMALLINT AS tf
-FROM parts p JOIN pool_terms t ON t.lang = p.lang AND t.label = p.label AND t.idx = p.idx
-GROUP BY p.i, t.term;
 """
 
 
@@ -193,11 +200,9 @@ def index_composed(con: duckdb.DuckDBPyConnection, articles: int) -> None:
     """The base index, composed from the paragraphs' term counts (see the module's docstring)."""
     for low in range(0, articles, CHUNK):
         con.execute(_ARTICLE_PARTS, {"start": low, "end": min(low + CHUNK, articles)})
-        con.execute(_INDEX_BASE)
-    con.execute(
-        "UPDATE search_docs SET length = l.length FROM"
-        " (SELECT doc, sum(tf)::INTEGER AS length FROM search_terms GROUP BY doc) l WHERE l.doc = search_docs.doc"
-    )
+        con.execute(_CHUNK_TERMS)
+        with transaction(con):
+            con.execute(_INDEX_BASE)
 
 
 def _finish(con: duckdb.DuckDBPyConnection) -> None:
@@ -223,48 +228,75 @@ def _best_of(con: duckdb.DuckDBPyConnection, sql: str, times: int = 3) -> tuple[
     return best, rows
 
 
-def measure(path: Path, articles: int) -> dict[str, Any]:
+def _disk_mb(where: Path) -> float:
+    """The warehouse's size on disk: the catalog and every Parquet file under its directory."""
+    return round(sum(p.stat().st_size for p in where.rglob("*") if p.is_file()) / 1e6, 1)
+
+
+def _maintain(con: duckdb.DuckDBPyConnection) -> None:
+    """The pipeline's maintenance (warehouse.db.checkpoint: merge small files), then what it leaves once its
+    day of retention has passed: old snapshots expired and the files only they used deleted."""
+    checkpoint(con)
+    con.execute(f"CALL ducklake_expire_snapshots('{CATALOG_NAME}', older_than => now())")
+    con.execute(f"CALL ducklake_cleanup_old_files('{CATALOG_NAME}', cleanup_all => true)")
+
+
+def measure(where: Path, articles: int) -> dict[str, Any]:
     figures: dict[str, Any] = {"articles": articles}
-    con = connect(path)
-    con.execute("SET threads = 2")  # the analyst's connection keeps DuckDB's default: the machine's cores
+    con = connect(where)  # the lake as the pipeline opens it (warehouse.db): SQLite catalog, Parquet data
+    con.execute("SET threads = 2")  # building is no run: all of this machine's cores
     con.execute("SET memory_limit = '6GB'")  # a shared machine: the sorts of a million articles spill to disk
+    con.execute(f"SET temp_directory = '{where.parent / (where.name + '.tmp')}'")  # not the working directory
     started = time.perf_counter()
     _load_pool(con)
     add_articles(con, 0, articles, articles)
     _finish(con)
-    con.execute("CHECKPOINT")
+    _maintain(con)
     figures["build_articles_s"] = round(time.perf_counter() - started, 1)
-    figures["disk_mb_without_index"] = round(path.stat().st_size / 1e6, 1)
+    figures["disk_mb_without_index"] = _disk_mb(where)
     started = time.perf_counter()
     index_composed(con, articles)
-    con.execute("CHECKPOINT")
     figures["build_index_s"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
     compact_index(con)
-    con.execute("CHECKPOINT")
+    _maintain(con)
     figures["compact_index_s"] = round(time.perf_counter() - started, 1)
-    figures["disk_mb"] = round(path.stat().st_size / 1e6, 1)
+    figures["disk_mb"] = _disk_mb(where)
     postings = con.execute("SELECT count(*) FROM search_terms").fetchone()
     figures["postings"] = postings[0] if postings else 0
+    figures["files"] = file_count(con)
+    groups = con.execute(
+        f"SELECT count(DISTINCT (file_name, row_group_id)), max(row_group_num_rows)"
+        f" FROM parquet_metadata('{where / 'data' / 'main' / 'articles'}/*.parquet')"
+    ).fetchone()
+    figures["articles_row_groups"], figures["articles_rows_per_group_max"] = groups if groups else (0, 0)
+    # A run adds 1,000 articles (the days after the base)
+    add_articles(con, articles, articles + NEW_ARTICLES, articles)
+    con.close()
 
-    # A run adds 1,000 articles; the ingest flow then brings the index up to date.
-    add_articles(con, articles, articles + NEW_ARTICLES, articles)  # the days after the base
+    # ... and brings the index up to date on the pipeline's own connection (one thread, 1 GB: warehouse.db).
+    pipeline = connect(where)
     started = time.perf_counter()
-    added = index_new_articles(con)
+    added = index_new_articles(pipeline)
     figures["index_1000_new_s"] = round(time.perf_counter() - started, 2)
     figures["index_1000_new_added"] = added
     started = time.perf_counter()
-    index_new_articles(con)
+    index_new_articles(pipeline)
     figures["index_nothing_new_s"] = round(time.perf_counter() - started, 3)
-    con.execute("CHECKPOINT")
-    con.close()
+    pipeline.close()
 
-    analyst = connect(path, read_only=True)
+    figures["queries"] = time_queries(where)
+    return figures
+
+
+def time_queries(where: Path) -> dict[str, Any]:
+    """Every documented query on an analyst's connection (read-only, DuckDB's defaults, the macros)."""
+    analyst = connect(where, read_only=True)
     define_macros(analyst)
-    figures["queries"] = {}
+    figures = {}
     for name, sql in QUERIES.items():
         seconds, rows = _best_of(analyst, sql)
-        figures["queries"][name] = {"seconds": round(seconds, 3), "rows": rows}
+        figures[name] = {"seconds": round(seconds, 3), "rows": rows}
         print(f"  {name:55s} {seconds * 1000:8.1f} ms  {rows:6d} rows", flush=True)
     analyst.close()
     return figures
@@ -276,19 +308,23 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, help="where to build the warehouse (default: a temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the warehouse")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--queries-only", type=Path, metavar="LAKE", help="time the queries on a kept warehouse")
     args = parser.parse_args()
+    if args.queries_only:
+        print(f"analysis bench: the queries on {args.queries_only} (load {os.getloadavg()[0]:.1f})", flush=True)
+        time_queries(args.queries_only)
+        return 0
     where = Path(args.dir or tempfile.mkdtemp(prefix="newsmon-bench-"))
     where.mkdir(parents=True, exist_ok=True)
-    path = where / f"bench-{args.articles}.duckdb"
-    path.unlink(missing_ok=True)
-    print(f"analysis bench: {args.articles:,} articles in {path} (pid {os.getpid()})", flush=True)
+    lake = where / f"bench-{args.articles}"
+    shutil.rmtree(lake, ignore_errors=True)
+    load = os.getloadavg()[0]
+    print(f"analysis bench: {args.articles:,} articles in the DuckLake {lake} (load {load:.1f})", flush=True)
     try:
-        figures = measure(path, args.articles)
+        figures = measure(lake, args.articles)
     finally:
-        if not args.keep and args.dir:
-            path.unlink(missing_ok=True)
-        elif not args.keep:
-            shutil.rmtree(where, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(lake if args.dir else where, ignore_errors=True)
     print(json.dumps({k: v for k, v in figures.items() if k != "queries"}, indent=1))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1, ensure_ascii=False), encoding="utf-8")

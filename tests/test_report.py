@@ -71,3 +71,49 @@ def test_the_charts_draw_offline_and_fit_the_screen(report: Path, tmp_path: Path
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
     if keep := os.environ.get("NEWSMON_SHOTS"):  # a directory to keep the pictures in, for a person to look at
         shutil.copy(shot, Path(keep) / shot.name)
+
+
+# Draws two different Hangul syllables in the font the report's story titles use, on a canvas, and compares
+# the pixels: without a font that has Hangul, both become the same .notdef box (tofu), or nothing at all.
+GLYPH_PROBE = (
+    "<script>window.addEventListener('load', function () {"
+    " var font = getComputedStyle(document.querySelector('.story a')).fontFamily;"
+    " function draw(text) { var c = document.createElement('canvas'); c.width = 64; c.height = 64;"
+    " var g = c.getContext('2d'); g.font = '40px ' + font; g.fillText(text, 4, 48);"
+    " return Array.prototype.join.call(g.getImageData(0, 0, 64, 64).data, ','); }"
+    " var a = draw('\\uD55C'), b = draw('\\uAD6D');"  # 한, 국
+    " document.title = 'HANGUL=' + (a === b ? 'missing' : 'drawn'); });</script>"
+)
+
+
+def _hangul(report: Path, tmp_path: Path, env: dict[str, str] | None = None) -> str:
+    page = tmp_path / "glyphs.html"
+    page.write_text(report.read_text(encoding="utf-8").replace("</body>", GLYPH_PROBE + "</body>"), encoding="utf-8")
+    assert CHROMIUM is not None
+    result = subprocess.run(
+        [CHROMIUM, *FLAGS, *OFFLINE, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env=env,
+    )
+    match = re.search(r"<title>HANGUL=(\w+)</title>", result.stdout)
+    assert match, result.stderr[-500:]
+    return match.group(1)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
+def test_korean_titles_are_drawn_in_a_font_that_has_hangul(report: Path, tmp_path: Path) -> None:
+    assert "class='story'" in report.read_text(encoding="utf-8")
+    assert _hangul(report, tmp_path) == "drawn", "no font with Hangul: install one (Debian: fonts-noto-cjk)"
+    # The probe can fail: with fontconfig limited to an empty font directory, the same page draws boxes.
+    bare = tmp_path / "fonts.conf"
+    (tmp_path / "no-fonts").mkdir()
+    (tmp_path / "bare").mkdir()
+    bare.write_text(
+        f"<?xml version='1.0'?><fontconfig><dir>{tmp_path / 'no-fonts'}</dir>"
+        f"<cachedir>{tmp_path / 'font-cache'}</cachedir></fontconfig>",
+        encoding="utf-8",
+    )
+    assert _hangul(report, tmp_path / "bare", {**os.environ, "FONTCONFIG_FILE": str(bare)}) == "missing"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,29 @@ def test_export_writes_parquet_that_another_duckdb_reads(
     assert "minhash" not in [
         c[0] for c in other.sql(f"DESCRIBE SELECT * FROM '{tmp_path}/out/articles/*/*.parquet'").fetchall()
     ]
+
+
+def readme_queries() -> list[tuple[str, str]]:
+    """(query, the output printed under it) of the README's "Queries and their output"."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Queries and their output", 1)[1].split("```sql\n", 1)[1].split("\n```", 1)[0]
+    found = []
+    for part in re.split(r"\n(?=-- )", "\n" + block.strip()):
+        lines = [line for line in part.strip().splitlines() if not line.startswith("-- ")]
+        query = "\n".join(line for line in lines if not line.startswith(("┌", "│", "├", "└")))
+        shown = "\n".join(line for line in lines if line.startswith(("┌", "│", "├", "└")))
+        if query.strip():
+            found.append((query.strip(), shown))
+    return found
+
+
+def test_the_readmes_queries_run_with_the_columns_the_readme_shows(analyst: duckdb.DuckDBPyConnection) -> None:
+    # Rows are not compared: delays grow with the clock, the scores follow the relevance model; the lead
+    # regenerates the printed output (README) when they change.
+    queries = readme_queries()
+    assert len(queries) >= 8
+    for query, shown in queries:
+        header = [cell.strip() for cell in shown.splitlines()[1].strip("│").split("│")]
+        relation = analyst.sql(query.rstrip(";"))
+        assert relation.columns == header, query
+        assert relation.fetchall(), query

@@ -158,3 +158,32 @@ def test_a_page_given_up_with_its_host_is_resolved_once_stored(tmp_path: Path) -
     store.store_pages(con, "r2", now, [NewArticle(task, link, article)], [], max_attempts=5)
     assert con.execute("SELECT resolved_at IS NOT NULL FROM page_failures").fetchall() == [(True,)]
     assert con.execute("SELECT state FROM entries").fetchall() == [("stored",)]
+
+
+def _article_layout(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, int, bool]:
+    """(articles, the largest row group, stored in first_seen_at order) of the warehouse at path."""
+    files = str(path / "data" / "main" / "articles" / "*.parquet")
+    largest = con.execute(f"SELECT max(row_group_num_rows) FROM parquet_metadata('{files}')").fetchone()
+    stored = [r[0] for r in con.execute("SELECT first_seen_at FROM articles").fetchall()]
+    return len(stored), int(largest[0]) if largest else 0, stored == sorted(stored)
+
+
+def test_articles_are_rewritten_in_small_row_groups_in_time_order(tmp_path: Path) -> None:
+    # The layout the search's article lookups rely on (0010): a warehouse whose articles were written in
+    # DuckLake's default row groups, out of time order, gets them rewritten when 0010 is applied.
+    path = tmp_path / "w"
+    con = connect(path)
+    con.execute("CALL newsmon.set_option('parquet_row_group_size', 122880, table_name => 'articles')")
+    con.execute(
+        "INSERT INTO articles (url, text, first_seen_at, run_id) SELECT 'https://a.example/' || i, repeat('x', 50),"
+        " TIMESTAMPTZ '2025-01-01' + to_seconds(10000 - i), 'r' FROM range(10000) t(i)"
+    )
+    con.execute("DELETE FROM schema_migrations WHERE version = 10")
+    con.execute("CALL ducklake_expire_snapshots('newsmon', older_than => now())")
+    con.execute("CALL ducklake_cleanup_old_files('newsmon', cleanup_all => true)")
+    assert _article_layout(con, path) == (10000, 10000, False)
+    con.close()
+    con = connect(path)  # applies 0010 again
+    con.execute("CALL ducklake_expire_snapshots('newsmon', older_than => now())")
+    con.execute("CALL ducklake_cleanup_old_files('newsmon', cleanup_all => true)")
+    assert _article_layout(con, path) == (10000, 2048, True)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import duckdb
 
@@ -148,17 +148,24 @@ def _open(spec: WarehouseSpec, *, read_only: bool) -> duckdb.DuckDBPyConnection:
             break
         except duckdb.Error as exc:
             con.close()
-            # Two first runs creating one PostgreSQL catalog at once: the later one's CREATE TABLE collides with
-            # the other's; attached again, it finds the lake made.
-            if not spec.embedded and "duplicate key" in str(exc) and attempt < COMMIT_ATTEMPTS:
-                time.sleep(COMMIT_BACKOFF_SECONDS * attempt)
-                continue
-            if read_only and "creating a new DuckLake is explicitly disabled" in str(exc):
-                # The catalog file is there but no run finished creating the lake in it yet.
-                raise WarehouseError(f"no warehouse at {spec.directory} yet (run `newsmon run` first)") from exc
-            raise WarehouseError(f"cannot open the warehouse {spec.attach_target}: {exc}") from exc
+            # Two first runs on a new PostgreSQL catalog both create DuckLake's tables; the one that loses
+            # ("duplicate key value", or "relation … already exists") attaches again, to the other's lake.
+            text = str(exc)
+            lost = "Failed to initialize DuckLake" in text and (
+                "duplicate key value" in text or "already exists" in text
+            )
+            if not lost or attempt == COMMIT_ATTEMPTS:
+                _attach_failed(spec, exc, read_only=read_only)
+            time.sleep(COMMIT_BACKOFF_SECONDS * attempt)
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+def _attach_failed(spec: WarehouseSpec, exc: duckdb.Error, *, read_only: bool) -> NoReturn:
+    if read_only and "creating a new DuckLake is explicitly disabled" in str(exc):
+        # The catalog file is there but no run finished creating the lake in it yet.
+        raise WarehouseError(f"no warehouse at {spec.directory} yet (run `newsmon run` first)") from exc
+    raise WarehouseError(f"cannot open the warehouse {spec.attach_target}: {exc}") from exc
 
 
 def connect(path: str | Path | WarehouseSpec, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -175,6 +182,10 @@ def connect(path: str | Path | WarehouseSpec, *, read_only: bool = False) -> duc
     # local (or the OS caches them), and a long run reads every batch's new files: without it the main process
     # of a 10,000-page run peaked at 719 MiB instead of 767 MiB (bench/ingest.py, one run each, docs/scale.md).
     con.execute("SET enable_external_file_cache = false")
+    if spec.embedded:
+        # What a sort beyond the memory limit spills (compact_index, 0010's rewrite of the articles): beside
+        # the lake, not in a `.tmp` of whatever directory newsmon was started from (DuckDB's default).
+        con.execute(f"SET temp_directory = '{spec.directory / 'tmp'}'")
     try:
         migrate(con)
         if spec.legacy_file is not None and spec.legacy_file.is_file():

@@ -2,7 +2,7 @@
 
 The lake has no index: a filter on `url` alone makes DuckDB read the requested columns of every row group
 (measured: 4.3 s for the text of 5 articles of 100,000). Articles are stored in time order in row groups of
-4,096 (migration 0011), so the articles' first_seen_at, read first from two narrow columns, bounds a second scan
+2,048 (migration 0010), so the articles' first_seen_at, read first from two narrow columns, bounds a second scan
 that the row groups' min/max statistics cut down to the few that hold them.
 """
 

@@ -193,16 +193,19 @@ def compact_index(con: duckdb.DuckDBPyConnection) -> int:
     """Rewrite search_terms sorted by term (no article is tokenised again); returns the postings."""
 
     def work(c: duckdb.DuckDBPyConnection) -> int:
-        # Read whole, then rewritten sorted: one snapshot, so readers see the old order or the new one.
-        postings = c.execute("SELECT * FROM search_terms ORDER BY term, doc").to_arrow_table()
-        c.execute("DELETE FROM search_terms")
-        c.register("sorted_postings", postings)
-        try:
-            c.execute("INSERT INTO search_terms SELECT * FROM sorted_postings")
-        finally:
-            c.unregister("sorted_postings")
-        c.execute("INSERT INTO search_compactions SELECT (SELECT max(doc) FROM search_docs), ?, now()", [len(postings)])
-        return len(postings)
+        # One snapshot, so readers see the old order or the new one. The sorted copy is appended first and the
+        # old rows deleted after, by row id (the committed rows' ids are below those the copy gets): DuckDB
+        # sorts out of core within the connection's memory limit, where reading the postings into Python first
+        # held them all in memory (5 GB at a million articles). A time-travel read of the table after deleting
+        # its rows in the same transaction sees none of them (DuckLake 1.5.5), hence this order.
+        row = c.execute("SELECT max(rowid), count(*) FROM search_terms").fetchone()
+        top, postings = (row[0], int(row[1])) if row else (None, 0)
+        if top is None:
+            return 0
+        c.execute("INSERT INTO search_terms SELECT * FROM search_terms ORDER BY term, doc")
+        c.execute("DELETE FROM search_terms WHERE rowid <= ?", [top])
+        c.execute("INSERT INTO search_compactions SELECT (SELECT max(doc) FROM search_docs), ?, now()", [postings])
+        return postings
 
     return in_transaction(con, work)
 

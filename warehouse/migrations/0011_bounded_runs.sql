@@ -14,8 +14,4 @@ FROM article_bands b JOIN articles a ON a.url = b.url
 ORDER BY 4, b.url, b.band;
 DELETE FROM article_bands WHERE first_seen_at IS NULL;
 
--- Parquet row groups of 4,096 articles instead of 122,880: reading the text of a few recent articles (the
--- search index's new articles, the pending alerts) reads the row groups their time lies in, ~9 MB of text
--- each (2.1 KB compressed per article at bench/scale.py's warehouse), not a quarter of a year of text. Applies
--- to files written from now on, compactions included.
-CALL newsmon.set_option('parquet_row_group_size', 4096, table_name => 'articles');
+-- (The articles' small row groups, which the lookups by time rely on, are migration 0010's: 2,048 rows.)

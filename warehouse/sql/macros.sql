@@ -57,7 +57,7 @@ SELECT
     a.url
 FROM ranked r
 JOIN search_docs d ON d.doc = r.doc
-JOIN articles a ON a.url = d.url
+JOIN articles a ON a.first_seen_at = d.first_seen_at AND a.url = d.url
 ORDER BY r.score DESC, d.url;
 
 -- search_articles('Kursk troops' [, lang := 'ko'] [, since := '2025-01-01'] [, lim := 20]): ranked articles
@@ -88,7 +88,7 @@ SELECT m.term, m.doc FROM matched m JOIN needed n ON n.term = m.term WHERE m.wor
 -- words; a case-folding or regular-expression check costs 5-25 times more on long texts, bench/analysis.py).
 CREATE OR REPLACE TEMP MACRO term_articles(terms) AS TABLE
 WITH found AS (
-    SELECT m.term, d.doc, d.url, d.source, d.language, d.seen_at AS seen
+    SELECT m.term, d.doc, d.url, d.first_seen_at, d.source, d.language, d.seen_at AS seen
     FROM term_docs_words(list_transform(terms, t -> {'term': t, 'words': newsmon_query_words(t, NULL)})) m
     JOIN search_docs d ON d.doc = m.doc
     WHERE NOT d.is_seed
@@ -99,12 +99,13 @@ spellings AS (
 ),
 phrases AS (
     SELECT DISTINCT f.term, f.doc
-    FROM found f JOIN articles a ON a.url = f.url JOIN spellings s ON s.term = f.term
+    FROM found f JOIN articles a ON a.first_seen_at = f.first_seen_at AND a.url = f.url
+    JOIN spellings s ON s.term = f.term
     WHERE contains(a.text, s.written) OR contains(coalesce(a.title, ''), s.written)
 )
-SELECT term, url, source, language, seen FROM found WHERE NOT contains(term, ' ')
+SELECT term, url, first_seen_at, source, language, seen FROM found WHERE NOT contains(term, ' ')
 UNION ALL
-SELECT f.term, f.url, f.source, f.language, f.seen FROM found f JOIN phrases p ON p.term = f.term AND p.doc = f.doc;
+SELECT f.term, f.url, f.first_seen_at, f.source, f.language, f.seen FROM found f JOIN phrases p ON p.term = f.term AND p.doc = f.doc;
 
 -- term_trends(['Kursk', 'Article 4', '파병']): per day and term, the articles using the term and their outlets.
 CREATE OR REPLACE TEMP MACRO term_trends(terms) AS TABLE
@@ -118,10 +119,11 @@ ORDER BY day, term;
 CREATE OR REPLACE TEMP MACRO first_reports(term, lim := 10) AS TABLE
 WITH used AS (SELECT * FROM term_articles([term])),
 firsts AS (
-    SELECT source, count(*) AS articles, arg_min(url, (seen, url)) AS url, min(seen) AS seen
+    SELECT source, count(*) AS articles, arg_min(url, (seen, url)) AS url,
+        arg_min(first_seen_at, (seen, url)) AS first_seen_at, min(seen) AS seen
     FROM used GROUP BY source ORDER BY seen, url LIMIT lim
 )
 SELECT row_number() OVER (ORDER BY f.seen, f.url) AS rank, f.seen AS published_at, f.source, a.title, a.language,
     a.is_relevant, f.articles, f.url
-FROM firsts f JOIN articles a ON a.url = f.url
+FROM firsts f JOIN articles a ON a.first_seen_at = f.first_seen_at AND a.url = f.url
 ORDER BY f.seen, f.url;
