@@ -125,14 +125,14 @@ def test_article_columns_reads_the_row_groups_of_the_wanted_articles_only(tmp_pa
     assert files is not None and files[0] >= 3 and "Total Files Read: 1" in plan
 
 
-def test_articles_are_written_in_row_groups_of_4096(tmp_path: Path) -> None:
+def test_articles_are_written_in_small_row_groups(tmp_path: Path) -> None:
     con = connect(tmp_path / "lake")
     assert con.execute("SELECT current_setting('enable_external_file_cache')").fetchone() == (False,)
     option = con.execute(
         "SELECT value FROM ducklake_options('newsmon') WHERE option_name = 'parquet_row_group_size'"
         " AND scope_entry = 'main.articles'"
     ).fetchone()
-    assert option == ("4096",)
+    assert option == ("2048",)  # migration 0010
 
 
 @pytest.mark.usefixtures("prefect_server")
