@@ -47,8 +47,8 @@ BUILT_ETAG = '"built"'
 def _topic_pages() -> list[tuple[str, bytes]]:
     import csv
 
+    from bench.analysis import SHARED
     from bench.relevance import _article
-    from bench.scale_build import SHARED
 
     pages = []
     with (SHARED / "topic" / "articles.csv").open(encoding="utf-8") as handle:

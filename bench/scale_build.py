@@ -18,38 +18,18 @@ chunks, so that a million articles fit in memory; each chunk's rows are in time 
 
 from __future__ import annotations
 
-import csv
-import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from bench.relevance import _article
+from bench.analysis import paragraphs
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
 CHUNK = 50_000  # articles per statement: bounds the build's memory at a million
 FEEDS = 20
 RECIPIENT = "analyst@example.org"
 SPAN_SECONDS = 730 * 86_400  # two years of history, ending an hour before the build
-
-
-def paragraphs() -> list[tuple[str, str, str]]:
-    """(language, label, paragraph) from the topic articles and, for English, the scrapinghub bodies."""
-    found = []
-    with (SHARED / "topic" / "articles.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            _, text = _article(SHARED / "topic" / "articles" / row["file"])
-            for line in text.splitlines():
-                if len(line.strip()) >= 40 and not line.startswith(("![", "---", "- **")):
-                    found.append((row["lang"], row["label"], line.strip()))
-    truth = json.loads((SHARED / "extraction" / "scrapinghub" / "ground-truth.json").read_text(encoding="utf-8"))
-    for item in truth.values():
-        found += [("en", "off", p.strip()) for p in item["articleBody"].splitlines() if len(p.strip()) >= 40]
-    return found
 
 
 def load_pool(con: duckdb.DuckDBPyConnection) -> None:
