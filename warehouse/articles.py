@@ -99,21 +99,12 @@ def _insert_articles(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, An
 
     The stored ones are looked up first, and the others appended as they are: the INSERT then reads nothing
     (an anti-join in the INSERT read the articles table a second time)."""
-    urls = pa.table({"url": pa.array([row["url"] for row in rows], pa.string())})
-    con.register("batch_urls", urls)
-    try:
-        stored = {
-            r[0] for r in con.execute("SELECT url FROM articles WHERE url IN (SELECT url FROM batch_urls)").fetchall()
-        }
-    finally:
-        con.unregister("batch_urls")
+    wanted = [{"url": row["url"]} for row in rows]
+    found = with_batch(con, "urls", wanted, "SELECT url FROM articles WHERE url IN (SELECT url FROM batch)")
+    stored = {url for (url,) in found}
     new = [row for row in rows if row["url"] not in stored]
     if new:
-        con.register("batch", pa.Table.from_pylist(new, schema=SCHEMAS["articles"]))
-        try:
-            con.execute("INSERT INTO articles BY NAME SELECT * FROM batch")
-        finally:
-            con.unregister("batch")
+        with_batch(con, "articles", new, "INSERT INTO articles BY NAME SELECT * FROM batch")
     return {row["url"] for row in new}
 
 
