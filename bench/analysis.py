@@ -7,7 +7,8 @@ English also the scrapinghub bodies) and of one label (on 25%, near 35%, off 40%
 relevant ones), 40 outlets per language, 20 feeds, 3% syndicated copies, one entry per article, a run per 100.
 Built in SQL, so that a million articles fit in memory. The base index is composed from each paragraph's term
 counts (tokenised by extractors/tokens.py, exactly as index_new_articles would count the text; titles are not
-counted twice here); then a run adds 1,000 articles and `index_new_articles` indexes them for real, timed.
+counted twice here), and the texts cut into search passages as the pipeline cuts them; then a run adds 1,000
+articles and `index_new_articles` indexes them for real, timed.
 
 Every query is timed as the best of 3 (the machine is shared; the figures are noisy), with a baseline
 (`SELECT count(*) FROM articles`) measured in the same run.
@@ -36,7 +37,7 @@ import pyarrow as pa
 from bench.relevance import _article
 from extractors.tokens import term_id, tokens
 from warehouse.db import CATALOG_NAME, checkpoint, connect, file_count, transaction
-from warehouse.search import compact_index, define_macros, index_new_articles
+from warehouse.search import PASSAGE_CHARS, compact_index, define_macros, index_new_articles
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -185,6 +186,17 @@ FROM (SELECT DISTINCT i, lang FROM parts) p
 JOIN (SELECT doc, sum(tf)::INTEGER AS length FROM chunk_terms GROUP BY doc) l ON l.doc = p.i + 1
 JOIN articles a ON a.url = 'https://news' || hash(p.i, 'outlet') % 40 || '.' || p.lang || '.example/' || p.i;
 """
+# The chunk's texts cut into passages (as warehouse.search._postings and migration 0013 cut them).
+_INDEX_PASSAGES = f"""
+INSERT INTO search_passages
+SELECT doc, part, substr(text, part * {PASSAGE_CHARS} + 1, {PASSAGE_CHARS})
+FROM (
+    SELECT d.doc, a.text, unnest(range(0, (length(a.text) + {PASSAGE_CHARS - 1}) // {PASSAGE_CHARS})) AS part
+    FROM search_docs d JOIN articles a ON a.first_seen_at = d.first_seen_at AND a.url = d.url
+    WHERE d.doc > $low AND d.doc <= $high
+)
+ORDER BY doc, part
+"""
 
 
 def add_articles(con: duckdb.DuckDBPyConnection, start: int, end: int, total: int) -> None:
@@ -203,6 +215,7 @@ def index_composed(con: duckdb.DuckDBPyConnection, articles: int) -> None:
         con.execute(_CHUNK_TERMS)
         with transaction(con):
             con.execute(_INDEX_BASE)
+            con.execute(_INDEX_PASSAGES, {"low": low, "high": min(low + CHUNK, articles)})
 
 
 def _finish(con: duckdb.DuckDBPyConnection) -> None:

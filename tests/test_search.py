@@ -177,8 +177,8 @@ def test_each_run_indexes_only_its_new_articles(tmp_path: Path, tmp_path_factory
         indexed = con.execute("SELECT count(*) FROM search_docs").fetchone()
         assert indexed is not None and indexed == con.execute("SELECT count(*) FROM articles").fetchone()
         assert index_new_articles(con) == 0 and index_new_articles(con, everything=True) == 0
-        con.execute("DELETE FROM search_terms WHERE doc = (SELECT max(doc) FROM search_docs)")
-        con.execute("DELETE FROM search_docs WHERE doc = (SELECT max(doc) FROM search_docs)")
+        for table in ("search_terms", "search_passages", "search_docs"):
+            con.execute(f"DELETE FROM {table} WHERE doc = (SELECT max(doc) FROM search_docs)")
         assert index_new_articles(con) == 1  # the newest article, found again by the watermark
     finally:
         con.close()
@@ -187,6 +187,34 @@ def test_each_run_indexes_only_its_new_articles(tmp_path: Path, tmp_path_factory
     con = connect(tmp_path / "wh")
     try:
         assert con.execute("SELECT count(*), count(DISTINCT url) FROM search_docs").fetchone() == (indexed[0],) * 2
+    finally:
+        con.close()
+
+
+def test_passages_put_back_together_are_each_articles_text_as_the_migration_cuts_it(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    copy_of_topic_warehouse(tmp_path_factory.mktemp("topic"), tmp_path)
+    whole = (
+        "SELECT count(*), count(*) FILTER (WHERE p.body IS NOT DISTINCT FROM nullif(a.text, '')) FROM search_docs d"
+        " JOIN articles a ON a.first_seen_at = d.first_seen_at AND a.url = d.url LEFT JOIN"
+        " (SELECT doc, string_agg(passage, '' ORDER BY part) AS body FROM search_passages GROUP BY doc) p"
+        " ON p.doc = d.doc"
+    )
+    cut = "SELECT doc, part, passage FROM search_passages ORDER BY doc, part"
+    migration = Path(__file__).resolve().parents[1] / "warehouse" / "migrations" / "0013_search_passages_rows.sql"
+    refill = (
+        "INSERT INTO search_passages" + migration.read_text(encoding="utf-8").split("INSERT INTO search_passages")[1]
+    )
+    con = connect(tmp_path / "wh")
+    try:
+        row = con.execute(whole).fetchone()
+        assert row is not None and row[0] == row[1] == 63
+        assert con.execute("SELECT max(length(passage)) FROM search_passages").fetchone() == (128,)
+        by_the_pipeline = con.execute(cut).fetchall()
+        con.execute("DELETE FROM search_passages")
+        con.execute(refill)
+        assert con.execute(cut).fetchall() == by_the_pipeline
     finally:
         con.close()
 

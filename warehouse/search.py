@@ -33,10 +33,17 @@ INDEX_BATCH = 2_000
 # so each posting is rewritten about six times over the warehouse's life (1 + 1/1.2 + 1/1.2² + …).
 COMPACT_FRACTION = 0.2
 COMPACT_MIN_DOCS = 5_000  # articles tokenised per insert: bounds the memory of a first indexing of a big warehouse
+# An article's text is also stored cut into passages of this many characters (search_passages, migration 0012),
+# from which the search cuts its snippets: a Parquet row group of 2,048 passages then holds ~0.3 MB of text,
+# where one of 2,048 articles holds ~4.5 MB, and a snippet costs what its row group costs to decode. Chosen with
+# bench/analysis.py at 100,000 articles (a search's snippets: 47 ms at 128, 92 ms at 256, 264 ms from articles;
+# docs/analysis.md). Migration 0013 cut the texts indexed before it the same way.
+PASSAGE_CHARS = 128
 
 # What the index takes of each article (read a batch at a time, by time: warehouse.lookup).
 _FIELDS = "title, text, language, is_seed, source, coalesce(published_at, first_seen_at), first_seen_at"
 _TERMS = pa.schema([("doc", pa.int32()), ("term", pa.string()), ("tf", pa.int64())])
+_PASSAGES = pa.schema([("doc", pa.int32()), ("part", pa.int32()), ("passage", pa.string())])
 _DOCS = pa.schema(
     [
         ("doc", pa.int32()),
@@ -108,9 +115,9 @@ def index_new_articles(con: duckdb.DuckDBPyConnection, *, everything: bool = Fal
         chunk = [url for url, _ in new[start : start + INDEX_BATCH]]
         fields = article_columns(con, chunk, _FIELDS)
         rows = [(url, *fields[url]) for url in chunk if url in fields]
-        doc_batch, term_batch = _postings(rows, next_doc, now)
+        batch = _postings(rows, next_doc, now)
         next_doc += len(rows)
-        in_transaction(con, functools.partial(_insert_documents, doc_batch=doc_batch, term_batch=term_batch))
+        in_transaction(con, functools.partial(_insert_documents, batch=batch))
     if _tail_is_long(con):
         compact_index(con)
     return len(new)
@@ -120,14 +127,24 @@ def index_articles(c: duckdb.DuckDBPyConnection, rows: list[IndexRow], now: date
     """Inside the transaction that stores these articles: index them too, so that a reader's snapshot that
     holds an article holds its postings (the pipeline's way; `index_new_articles` catches up on the rest)."""
     if rows:
-        doc_batch, term_batch = _postings(rows, 1, now)
-        _insert_documents(c, doc_batch, term_batch, new=True)
+        _insert_documents(c, _postings(rows, 1, now), new=True)
 
 
-def _postings(rows: list[IndexRow] | list[tuple[Any, ...]], next_doc: int, now: datetime) -> tuple[pa.Table, pa.Table]:
-    """The search_docs rows and the search_terms postings of `rows`, numbered from next_doc."""
+@dataclass(frozen=True)
+class IndexBatch:
+    """What a batch of articles adds to the index: search_docs rows, search_terms postings (terms as tokens,
+    numbered in SQL) and search_passages rows."""
+
+    docs: pa.Table
+    terms: pa.Table
+    passages: pa.Table
+
+
+def _postings(rows: list[IndexRow] | list[tuple[Any, ...]], next_doc: int, now: datetime) -> IndexBatch:
+    """The index rows of `rows`, numbered from next_doc."""
     docs: dict[str, list[Any]] = {name: [] for name in _DOCS.names}
     terms: dict[str, list[Any]] = {"doc": [], "term": [], "tf": []}
+    passages: dict[str, list[Any]] = {"doc": [], "part": [], "passage": []}
     for url, title, text, language, is_seed, source, seen, first_seen in rows:
         counts, length = document_terms(title, text, language)
         day = seen.astimezone(UTC).date()
@@ -137,19 +154,26 @@ def _postings(rows: list[IndexRow] | list[tuple[Any, ...]], next_doc: int, now: 
         terms["doc"].extend([next_doc] * len(counts))
         terms["term"].extend(counts)
         terms["tf"].extend(counts.values())
+        cut = [text[i : i + PASSAGE_CHARS] for i in range(0, len(text), PASSAGE_CHARS)]
+        passages["doc"].extend([next_doc] * len(cut))
+        passages["part"].extend(range(len(cut)))
+        passages["passage"].extend(cut)
         next_doc += 1
-    return pa.Table.from_pydict(docs, schema=_DOCS), pa.Table.from_pydict(terms, schema=_TERMS)
+    return IndexBatch(
+        pa.Table.from_pydict(docs, schema=_DOCS),
+        pa.Table.from_pydict(terms, schema=_TERMS),
+        pa.Table.from_pydict(passages, schema=_PASSAGES),
+    )
 
 
-def _insert_documents(
-    c: duckdb.DuckDBPyConnection, doc_batch: pa.Table, term_batch: pa.Table, *, new: bool = False
-) -> None:
+def _insert_documents(c: duckdb.DuckDBPyConnection, batch: IndexBatch, *, new: bool = False) -> None:
     """Inside a keyed lake transaction: add a batch to the index. Another writer may have indexed some of these
     articles, or taken these document numbers, since they were numbered: the articles already indexed are
     dropped and the numbers shifted past the newest one. `new`: the articles were added by this transaction,
     so none can be indexed yet (search_docs is not read for them)."""
-    c.register("doc_batch", doc_batch)
-    c.register("term_batch", term_batch)
+    c.register("doc_batch", batch.docs)
+    c.register("term_batch", batch.terms)
+    c.register("passage_batch", batch.passages)
     try:
         row = c.execute(
             "SELECT (SELECT coalesce(max(doc), 0) FROM search_docs) + 1 - (SELECT min(doc) FROM doc_batch)"
@@ -171,12 +195,15 @@ def _insert_documents(
             [shift],
         )
         c.execute(
+            f"INSERT INTO search_passages SELECT doc + ?, part, passage FROM passage_batch WHERE {fresh}", [shift]
+        )
+        c.execute(
             f"INSERT INTO search_docs BY NAME SELECT * REPLACE (doc + ? AS doc) FROM doc_batch WHERE {fresh}",
             [shift],
         )
     finally:
-        c.unregister("doc_batch")
-        c.unregister("term_batch")
+        for name in ("doc_batch", "term_batch", "passage_batch"):
+            c.unregister(name)
 
 
 def _tail_is_long(con: duckdb.DuckDBPyConnection) -> bool:

@@ -1,5 +1,6 @@
 -- The analyst's macros, created TEMPORARY on each connection by warehouse.search.define_macros (DuckLake
--- catalogs store no macros). They read the index tables of 0008 (search_docs, search_terms) and `articles`.
+-- catalogs store no macros). They read the index tables of 0008 and 0012 (search_docs, search_terms,
+-- search_passages) and `articles`.
 --
 -- A query's text is tokenised in Python, by the very tokeniser that filled the index (extractors/tokens.py),
 -- through two functions define_macros registers on the connection:
@@ -43,6 +44,13 @@ per_word AS (
 ),
 ranked AS (
     SELECT doc, sum(score) AS score, count(*) AS matched FROM per_word GROUP BY doc ORDER BY score DESC LIMIT lim
+),
+-- the results' texts, put back together from their passages (migration 0012: far fewer bytes decoded than
+-- reading articles.text)
+texts AS (
+    SELECT p.doc, string_agg(p.passage, '' ORDER BY p.part) AS body
+    FROM search_passages p JOIN ranked r ON r.doc = p.doc
+    GROUP BY p.doc
 )
 SELECT
     row_number() OVER (ORDER BY r.score DESC, d.url) AS rank,
@@ -53,11 +61,12 @@ SELECT
     coalesce(a.published_at, a.first_seen_at)::DATE AS day,
     a.language,
     a.is_relevant,
-    newsmon_snippet(a.text, probes) AS snippet,
+    newsmon_snippet(coalesce(t.body, ''), probes) AS snippet,
     a.url
 FROM ranked r
 JOIN search_docs d ON d.doc = r.doc
 JOIN articles a ON a.first_seen_at = d.first_seen_at AND a.url = d.url
+LEFT JOIN texts t ON t.doc = r.doc
 ORDER BY r.score DESC, d.url;
 
 -- search_articles('Kursk troops' [, lang := 'ko'] [, since := '2025-01-01'] [, lim := 20]): ranked articles
