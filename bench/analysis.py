@@ -35,7 +35,7 @@ import duckdb
 import pyarrow as pa
 
 from bench.relevance import _article
-from extractors.tokens import term_id, tokens
+from extractors.tokens import places, term_id
 from warehouse.db import CATALOG_NAME, checkpoint, connect, file_count, transaction
 from warehouse.search import PASSAGE_CHARS, compact_index, define_macros, index_new_articles
 
@@ -85,19 +85,25 @@ def paragraphs() -> list[tuple[str, str, str]]:
 def _load_pool(con: duckdb.DuckDBPyConnection) -> None:
     rows = paragraphs()
     numbered: Counter[tuple[str, str]] = Counter()
-    pool: dict[str, list[Any]] = {"lang": [], "label": [], "idx": [], "para": []}
-    terms: dict[str, list[Any]] = {"lang": [], "label": [], "idx": [], "term": [], "tf": []}
+    pool: dict[str, list[Any]] = {"lang": [], "label": [], "idx": [], "para": [], "places": []}
+    terms: dict[str, list[Any]] = {"lang": [], "label": [], "idx": [], "term": [], "tf": [], "positions": []}
     for language, label, text in rows:
         idx = numbered[(language, label)]
         numbered[(language, label)] += 1
-        for name, value in zip(pool, (language, label, idx, text), strict=True):
+        found, width = places(text, language)
+        for name, value in zip(pool, (language, label, idx, text, width), strict=True):
             pool[name].append(value)
-        for term, tf in Counter(tokens(text, language)).items():
-            for name, value in zip(terms, (language, label, idx, term_id(term), tf), strict=True):
+        for term, where in found.items():
+            for name, value in zip(terms, (language, label, idx, term_id(term), len(where), where), strict=True):
                 terms[name].append(value)
     pool_table = pa.table(pool)  # noqa: F841  (read by name below)
     term_table = pa.table(  # noqa: F841
-        {**terms, "term": pa.array(terms["term"], pa.uint64()), "tf": pa.array(terms["tf"], pa.int32())}
+        {
+            **terms,
+            "term": pa.array(terms["term"], pa.uint64()),
+            "tf": pa.array(terms["tf"], pa.int32()),
+            "positions": pa.array(terms["positions"], pa.list_(pa.int32())),
+        }
     )
     con.execute("CREATE TEMP TABLE pool AS SELECT * FROM pool_table")
     con.execute("CREATE TEMP TABLE pool_terms AS SELECT * FROM term_table")
@@ -170,14 +176,23 @@ FROM articles WHERE first_seen_at > $since
 """
 
 # A chunk's postings, then its documents with their length (a DuckLake UPDATE would rewrite search_docs whole).
+# A paragraph's places follow those of the paragraphs before it (the text joins them with newlines, which no
+# token spans).
 _CHUNK_TERMS = """
 CREATE OR REPLACE TEMP TABLE chunk_terms AS
-SELECT p.i + 1 AS doc, t.term, sum(t.tf)::USMALLINT AS tf
-FROM parts p JOIN pool_terms t ON t.lang = p.lang AND t.label = p.label AND t.idx = p.idx
+WITH placed AS (
+    SELECT p.i, p.k, p.lang, p.label, p.idx,
+        coalesce(sum(o.places) OVER (PARTITION BY p.i ORDER BY p.k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+                 0)::INTEGER AS shift
+    FROM parts p JOIN pool o ON o.lang = p.lang AND o.label = p.label AND o.idx = p.idx
+)
+SELECT p.i + 1 AS doc, t.term, sum(t.tf)::USMALLINT AS tf,
+    flatten(list(list_transform(t.positions, x -> x + p.shift) ORDER BY p.k)) AS positions
+FROM placed p JOIN pool_terms t ON t.lang = p.lang AND t.label = p.label AND t.idx = p.idx
 GROUP BY p.i, t.term
 """
 _INDEX_BASE = """
-INSERT INTO search_terms SELECT * FROM chunk_terms;
+INSERT INTO search_terms BY NAME SELECT * FROM chunk_terms;
 INSERT INTO search_docs BY NAME
 SELECT p.i + 1 AS doc, a.url, a.language, false AS is_seed, a.source,
     coalesce(a.published_at, a.first_seen_at) AS seen_at,

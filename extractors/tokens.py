@@ -176,18 +176,62 @@ def document_terms(title: str | None, text: str, language: str | None) -> tuple[
     return counts, sum(counts.values())
 
 
-def query_words(query: str, language: str | None = None) -> list[list[str]]:
-    """The query's words, each as the list of index terms that count as it (a CJK bigram is one word).
+def places(text: str, language: str | None) -> tuple[dict[str, list[int]], int]:
+    """Each index term of `text` (as `tokens` finds them) with the places it stands at, and the number of places.
 
-    With a language, a word is spelled as the index spells that language; without one, as any language does.
-    Function words are dropped unless the query has nothing else."""
+    Places count the text's words and CJK bigrams in order; a function word or a single letter takes its place
+    without being a term, so that "Article 4 of the treaty" has `treati` three places after `4`."""
+    text = normalise(text)
+    stop = STOP_WORDS.get(language or "", frozenset())
+    found: dict[str, list[int]] = {}
+    words: list[str] = []
+    at: list[int] = []
+    place = 0
+    for cjk, word in _TOKEN.findall(text):
+        if cjk:
+            for i, gram in enumerate(_bigrams(cjk)):
+                found.setdefault(gram, []).append(place + i)
+            place += max(len(cjk) - 1, 1)
+            continue
+        if (len(word) > 1 or word.isdigit()) and word not in stop:
+            words.append(word)
+            at.append(place)
+        place += 1
+    algorithm = STEMMED.get(language or "")
+    if algorithm is not None:
+        words = _stemmer(algorithm).stemWords(words)
+    for term, where in zip(words, at, strict=True):
+        found.setdefault(term, []).append(where)
+    return found, place
+
+
+def document_postings(
+    title: str | None, text: str, language: str | None
+) -> tuple[dict[str, tuple[int, list[int]]], int]:
+    """Per term of an article: its frequency (as document_terms counts it) and its places (the text's, then
+    the title's after a gap, so that no phrase runs from the text into the title); and its length in tokens."""
+    in_text, width = places(text, language)
+    in_title, _ = places(title or "", language)
+    postings: dict[str, tuple[int, list[int]]] = {}
+    for term in in_text.keys() | in_title.keys():
+        body, head = in_text.get(term, []), in_title.get(term, [])
+        postings[term] = (len(body) + TITLE_WEIGHT * len(head), body + [width + 1 + p for p in head])
+    return postings, sum(tf for tf, _ in postings.values())
+
+
+def _placed_words(query: str, language: str | None, *, phrase: bool) -> list[tuple[int, list[str]]]:
+    """(place, spellings) of the query's words, places counted as `places` counts them in a text. phrase: drop
+    the words that are a function word in any language (a text in that language has no term for them)."""
     languages = [language] if language else [None, *STEMMED]
-    words: list[list[str]] = []
+    words: list[tuple[int, list[str]]] = []
+    place = 0
     for cjk, piece in _pieces(query):
         if cjk:
-            words.extend([gram] for gram in _bigrams(cjk))
+            words.extend((place + i, [gram]) for i, gram in enumerate(_bigrams(cjk)))
+            place += max(len(cjk) - 1, 1)
             continue
-        if not _keep(piece):
+        place += 1
+        if not _keep(piece) or (phrase and any(piece in stop for stop in STOP_WORDS.values())):
             continue
         spellings = []
         for lang in languages:
@@ -198,10 +242,26 @@ def query_words(query: str, language: str | None = None) -> list[list[str]]:
             if spelled not in spellings:
                 spellings.append(spelled)
         if spellings:
-            words.append(spellings)
+            words.append((place - 1, spellings))
     if not words and query.strip():
-        return [[cjk or word] for cjk, word in _pieces(query)]
+        return [(i, [cjk or word]) for i, (cjk, word) in enumerate(_pieces(query))]
     return words
+
+
+def query_words(query: str, language: str | None = None) -> list[list[str]]:
+    """The query's words, each as the list of index terms that count as it (a CJK bigram is one word).
+
+    With a language, a word is spelled as the index spells that language; without one, as any language does.
+    Function words are dropped unless the query has nothing else."""
+    return [spellings for _, spellings in _placed_words(query, language, phrase=False)]
+
+
+def phrase_words(phrase: str) -> list[dict[str, object]]:
+    """The words of a phrase (a term of term_trends), each with its place relative to the phrase's start and
+    its spellings in any language: an article uses the phrase when every word stands at its place."""
+    words = _placed_words(phrase, None, phrase=True)
+    start = words[0][0] if words else 0
+    return [{"place": place - start, "spellings": spellings} for place, spellings in words]
 
 
 def probes(query: str) -> list[str]:

@@ -3,7 +3,9 @@ the tokeniser, the incremental index, the macros, and precision at 5 per languag
 
 from __future__ import annotations
 
+import re
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -11,9 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from extractors.tokens import document_terms, query_words, term_id, tokens
+from extractors.tokens import document_postings, document_terms, places, query_words, term_id, tokens
 from tests.helpers import run
-from tests.topic_warehouse import copy_of_topic_warehouse, topic_warehouse
+from tests.topic_warehouse import copy_of_topic_warehouse, topic_articles, topic_warehouse
 from warehouse.analysis import open_for_analysis
 from warehouse.db import connect
 from warehouse.search import compact_index, define_macros, first_reports, index_new_articles, search, term_trends
@@ -143,6 +145,18 @@ def test_korean_is_cut_into_bigrams_and_vietnamese_keeps_its_marks() -> None:
     assert counts["kursk"] == 3 and length == 4  # a title word counts twice
 
 
+def test_places_find_the_terms_tokens_finds_in_text_order() -> None:
+    for item in topic_articles():
+        found, width = places(item.text, item.language)
+        assert {term: len(where) for term, where in found.items()} == Counter(tokens(item.text, item.language))
+        assert all(where == sorted(where) and where[-1] < width for where in found.values())
+        postings, length = document_postings(item.title, item.text, item.language)
+        counts, expected = document_terms(item.title, item.text, item.language)
+        assert length == expected and {term: tf for term, (tf, _) in postings.items()} == counts
+    found, _ = places("Article 4 of the Treaty: 북한의 파병", "en")
+    assert found == {"articl": [0], "4": [1], "treati": [4], "북한": [5], "한의": [6], "파병": [7]}
+
+
 def test_term_numbers_are_duckdbs_md5_number_upper() -> None:
     for term in ["kursk", "파병", "triều", "đại"]:
         assert duckdb.sql("SELECT md5_number_upper(?)", params=[term]).fetchone() == (term_id(term),)
@@ -168,6 +182,46 @@ def test_trends_and_first_reports_use_the_index_in_each_script(analyst: duckdb.D
     first = first_reports(analyst, "Kursk")
     assert [row[2] for row in first.rows] == ["dantri.com.vn", "Pure News"]
     assert first.rows[1][6] == 2  # Pure News used it in two articles
+
+
+PHRASES = {  # a phrase of term_trends, and what a reader would grep for it
+    "Kim Jong Un": r"\bkim\W+jong\W+un\b",
+    "North Korean troops": r"\bnorth\W+korean\W+troops?\b",
+    "military cooperation": r"\bmilitary\W+cooperation\b",
+    "Republic of Korea": r"\brepublic\W+of\W+korea\b",  # a function word keeps its place
+}
+
+
+def _grep(con: duckdb.DuckDBPyConnection, pattern: str) -> int:
+    rows = con.execute("SELECT coalesce(title, '') || ' ' || text FROM articles WHERE NOT is_seed").fetchall()
+    return sum(1 for (body,) in rows if re.search(pattern, body, re.IGNORECASE))
+
+
+def test_a_phrase_is_its_words_next_to_each_other_in_order(analyst: duckdb.DuckDBPyConnection) -> None:
+    trends = term_trends(analyst, list(PHRASES))
+    found = {term: sum(row[2] for row in trends.rows if row[1] == term) for term in PHRASES}
+    assert found == {term: _grep(analyst, pattern) for term, pattern in PHRASES.items()}
+    assert min(found.values()) >= 1 and found["Kim Jong Un"] > found["North Korean troops"]
+    # the same words in another order are another phrase; the words anywhere in the article are no phrase
+    assert term_trends(analyst, ["troops Korean North"]).rows == []
+    words_anywhere = analyst.execute(
+        "SELECT count(*) FROM term_docs_words([{'term': 't', 'words': newsmon_phrase_words('military cooperation')}])"
+    ).fetchone()
+    assert words_anywhere is not None and words_anywhere[0] > found["military cooperation"]
+
+
+def test_postings_without_places_fall_back_to_the_text(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    copy_of_topic_warehouse(tmp_path_factory.mktemp("topic"), tmp_path)
+    con = connect(tmp_path / "wh")
+    try:
+        define_macros(con)
+        before = term_trends(con, ["military cooperation", "Kursk"]).rows
+        con.execute("UPDATE search_terms SET positions = NULL")  # as migration 0014 left the older postings
+        assert term_trends(con, ["military cooperation", "Kursk"]).rows == before
+    finally:
+        con.close()
 
 
 def test_each_run_indexes_only_its_new_articles(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from extractors.tokens import document_terms, probes, query_words
+from extractors.tokens import document_postings, phrase_words, probes, query_words
 from warehouse.db import in_transaction
 from warehouse.lookup import article_columns
 
@@ -42,7 +42,9 @@ PASSAGE_CHARS = 128
 
 # What the index takes of each article (read a batch at a time, by time: warehouse.lookup).
 _FIELDS = "title, text, language, is_seed, source, coalesce(published_at, first_seen_at), first_seen_at"
-_TERMS = pa.schema([("doc", pa.int32()), ("term", pa.string()), ("tf", pa.int64())])
+_TERMS = pa.schema(
+    [("doc", pa.int32()), ("term", pa.string()), ("tf", pa.int64()), ("positions", pa.list_(pa.int32()))]
+)
 _PASSAGES = pa.schema([("doc", pa.int32()), ("part", pa.int32()), ("passage", pa.string())])
 _DOCS = pa.schema(
     [
@@ -65,6 +67,7 @@ def define_macros(con: duckdb.DuckDBPyConnection) -> None:
     for name, function, arguments, returns in (
         ("newsmon_query_words", query_words, ["VARCHAR", "VARCHAR"], "VARCHAR[][]"),
         ("newsmon_probes", probes, ["VARCHAR"], "VARCHAR[]"),
+        ("newsmon_phrase_words", phrase_words, ["VARCHAR"], "STRUCT(place INTEGER, spellings VARCHAR[])[]"),
     ):
         with contextlib.suppress(duckdb.InvalidInputException):  # not registered yet
             con.remove_function(name)
@@ -143,17 +146,19 @@ class IndexBatch:
 def _postings(rows: list[IndexRow] | list[tuple[Any, ...]], next_doc: int, now: datetime) -> IndexBatch:
     """The index rows of `rows`, numbered from next_doc."""
     docs: dict[str, list[Any]] = {name: [] for name in _DOCS.names}
-    terms: dict[str, list[Any]] = {"doc": [], "term": [], "tf": []}
+    terms: dict[str, list[Any]] = {"doc": [], "term": [], "tf": [], "positions": []}
     passages: dict[str, list[Any]] = {"doc": [], "part": [], "passage": []}
     for url, title, text, language, is_seed, source, seen, first_seen in rows:
-        counts, length = document_terms(title, text, language)
+        postings, length = document_postings(title, text, language)
         day = seen.astimezone(UTC).date()
         values = (next_doc, url, language, is_seed, source, seen, day, length, first_seen, now)
         for name, value in zip(_DOCS.names, values, strict=True):
             docs[name].append(value)
-        terms["doc"].extend([next_doc] * len(counts))
-        terms["term"].extend(counts)
-        terms["tf"].extend(counts.values())
+        terms["doc"].extend([next_doc] * len(postings))
+        terms["term"].extend(postings)
+        for tf, where in postings.values():
+            terms["tf"].append(tf)
+            terms["positions"].append(where)
         cut = [text[i : i + PASSAGE_CHARS] for i in range(0, len(text), PASSAGE_CHARS)]
         passages["doc"].extend([next_doc] * len(cut))
         passages["part"].extend(range(len(cut)))
@@ -190,8 +195,8 @@ def _insert_documents(c: duckdb.DuckDBPyConnection, batch: IndexBatch, *, new: b
         )
         # the term's number is computed here, vectorised (tokens.term_id is the same in Python)
         c.execute(
-            "INSERT INTO search_terms SELECT doc + ?, md5_number_upper(term) AS id, least(tf, 65535) "
-            f"FROM term_batch WHERE {fresh} ORDER BY id",
+            "INSERT INTO search_terms (doc, term, tf, positions) SELECT doc + ?, md5_number_upper(term) AS id,"
+            f" least(tf, 65535), positions FROM term_batch WHERE {fresh} ORDER BY id",
             [shift],
         )
         c.execute(

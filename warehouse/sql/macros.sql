@@ -6,6 +6,7 @@
 -- through two functions define_macros registers on the connection:
 --   newsmon_query_words(query, language) → VARCHAR[][]: per query word, the index terms that count as it
 --   newsmon_probes(query) → VARCHAR[]: lowercase strings to find in a text when cutting a snippet
+--   newsmon_phrase_words(term) → STRUCT(place INTEGER, spellings VARCHAR[])[]: a term's words and their places
 -- On a connection without them (the duckdb shell), call the *_words macros with the words written out:
 --   SELECT * FROM search_words([['kursk'], ['troops', 'troop']], ['kursk', 'troop']);
 
@@ -75,44 +76,56 @@ CREATE OR REPLACE TEMP MACRO search_articles(query, lang := NULL, since := NULL,
 SELECT * FROM search_words(newsmon_query_words(query, lang), newsmon_probes(query), lang := lang, since := since,
     lim := lim);
 
--- The indexed articles that contain every word of a term (each word in any of its spellings), per term.
--- terms: STRUCT(term VARCHAR, words VARCHAR[][])[], as term_articles builds it.
+-- The indexed articles that use each term: every word of it (in any of its spellings) at its place, that is,
+-- the words of a phrase next to each other and in order (the postings' places, extractors/tokens.places).
+-- terms: STRUCT(term VARCHAR, words STRUCT(place INTEGER, spellings VARCHAR[])[])[], as term_articles builds
+-- it. unplaced: some of the article's postings have no places (indexed before migration 0014), so the words'
+-- order is unknown and term_articles checks the phrase in the text instead.
 CREATE OR REPLACE TEMP MACRO term_docs_words(terms) AS TABLE
 WITH wanted AS (SELECT unnest(terms, recursive := false) AS t),
-spelled AS (
-    SELECT t.term AS term, word, md5_number_upper(unnest(spellings)) AS id
-    FROM (SELECT t, unnest(t.words) AS spellings, generate_subscripts(t.words, 1) AS word FROM wanted)
-),
-needed AS (SELECT term, max(word) AS n FROM spelled GROUP BY term),
-matched AS (
-    SELECT s.term, i.doc, count(DISTINCT s.word) AS words
+words AS (SELECT t.term AS term, unnest(t.words) AS w, generate_subscripts(t.words, 1) AS word FROM wanted),
+spelled AS (SELECT term, word, w.place AS place, md5_number_upper(unnest(w.spellings)) AS id FROM words),
+needed AS (SELECT term, count(DISTINCT word) AS n FROM spelled GROUP BY term),
+hits AS (
+    SELECT s.term, s.word, any_value(s.place) AS place, i.doc, bool_or(i.positions IS NULL) AS unplaced,
+        flatten(list(coalesce(i.positions, []::INTEGER[]))) AS spots
     FROM search_terms i JOIN spelled s ON s.id = i.term
-    GROUP BY s.term, i.doc
+    GROUP BY s.term, s.word, i.doc
+),
+matched AS (
+    -- per word, the places where the term would start if this occurrence is part of it
+    SELECT term, doc, count(*) AS words, bool_or(unplaced) AS unplaced,
+        list(list_transform(spots, p -> p - place)) AS starts
+    FROM hits GROUP BY term, doc
 )
-SELECT m.term, m.doc FROM matched m JOIN needed n ON n.term = m.term WHERE m.words = n.n;
+SELECT m.term, m.doc, m.unplaced, len(list_reduce(m.starts, (a, b) -> list_intersect(a, b))) > 0 AS adjacent
+FROM matched m JOIN needed n ON n.term = m.term
+WHERE m.words = n.n;
 
 -- The fetched articles (copies included, seeds not) that use each term, with their outlet and time (of
--- publication, else of first sight). A term of several words is a phrase: it must also stand in the title or
--- the text as written, lowercase or capitalised, with single spaces (checked on the articles that have all its
--- words; a case-folding or regular-expression check costs 5-25 times more on long texts, bench/analysis.py).
+-- publication, else of first sight). A term of several words is a phrase: its words stand next to each other,
+-- in order, each in any of its spellings (`Article 4` finds "article 4" and "Articles 4"; function words such as
+-- "of" keep their place but match any word). An article indexed before migration 0014 has no places: there the
+-- phrase must stand in the title or the text as written, lowercase or capitalised, with single spaces.
 CREATE OR REPLACE TEMP MACRO term_articles(terms) AS TABLE
 WITH found AS (
-    SELECT m.term, d.doc, d.url, d.first_seen_at, d.source, d.language, d.seen_at AS seen
-    FROM term_docs_words(list_transform(terms, t -> {'term': t, 'words': newsmon_query_words(t, NULL)})) m
+    SELECT m.term, d.doc, d.url, d.first_seen_at, d.source, d.language, d.seen_at AS seen, m.unplaced, m.adjacent
+    FROM term_docs_words(list_transform(terms, t -> {'term': t, 'words': newsmon_phrase_words(t)})) m
     JOIN search_docs d ON d.doc = m.doc
     WHERE NOT d.is_seed
 ),
 spellings AS (
     SELECT DISTINCT term, unnest([term, lower(term), upper(term[1]) || lower(term[2:])]) AS written
-    FROM found WHERE contains(term, ' ')
+    FROM found WHERE unplaced AND contains(term, ' ')
 ),
 phrases AS (
     SELECT DISTINCT f.term, f.doc
     FROM found f JOIN articles a ON a.first_seen_at = f.first_seen_at AND a.url = f.url
     JOIN spellings s ON s.term = f.term
-    WHERE contains(a.text, s.written) OR contains(coalesce(a.title, ''), s.written)
+    WHERE f.unplaced AND (contains(a.text, s.written) OR contains(coalesce(a.title, ''), s.written))
 )
-SELECT term, url, first_seen_at, source, language, seen FROM found WHERE NOT contains(term, ' ')
+SELECT term, url, first_seen_at, source, language, seen FROM found
+WHERE CASE WHEN NOT unplaced THEN adjacent ELSE NOT contains(term, ' ') END
 UNION ALL
 SELECT f.term, f.url, f.first_seen_at, f.source, f.language, f.seen FROM found f JOIN phrases p ON p.term = f.term AND p.doc = f.doc;
 
