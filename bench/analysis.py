@@ -177,7 +177,8 @@ FROM articles WHERE first_seen_at > $since
 
 # A chunk's postings, then its documents with their length (a DuckLake UPDATE would rewrite search_docs whole).
 # A paragraph's places follow those of the paragraphs before it (the text joins them with newlines, which no
-# token spans).
+# token spans). A posting's places come in no particular order (the macros need none): ordering them in the
+# aggregate took 63 s per chunk of 50,000 articles, against 14.5 s.
 _CHUNK_TERMS = """
 CREATE OR REPLACE TEMP TABLE chunk_terms AS
 WITH placed AS (
@@ -187,7 +188,7 @@ WITH placed AS (
     FROM parts p JOIN pool o ON o.lang = p.lang AND o.label = p.label AND o.idx = p.idx
 )
 SELECT p.i + 1 AS doc, t.term, sum(t.tf)::USMALLINT AS tf,
-    flatten(list(list_transform(t.positions, x -> x + p.shift) ORDER BY p.k)) AS positions
+    flatten(list(list_transform(t.positions, x -> x + p.shift))) AS positions
 FROM placed p JOIN pool_terms t ON t.lang = p.lang AND t.label = p.label AND t.idx = p.idx
 GROUP BY p.i, t.term
 """

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from functools import lru_cache
 
 import Stemmer
@@ -183,25 +183,28 @@ def places(text: str, language: str | None) -> tuple[dict[str, list[int]], int]:
     without being a term, so that "Article 4 of the treaty" has `treati` three places after `4`."""
     text = normalise(text)
     stop = STOP_WORDS.get(language or "", frozenset())
-    found: dict[str, list[int]] = {}
+    found: defaultdict[str, list[int]] = defaultdict(list)
     words: list[str] = []
     at: list[int] = []
     place = 0
     for cjk, word in _TOKEN.findall(text):
-        if cjk:
-            for i, gram in enumerate(_bigrams(cjk)):
-                found.setdefault(gram, []).append(place + i)
-            place += max(len(cjk) - 1, 1)
-            continue
-        if (len(word) > 1 or word.isdigit()) and word not in stop:
-            words.append(word)
-            at.append(place)
-        place += 1
+        if not cjk:
+            if (len(word) > 1 or word.isdigit()) and word not in stop:
+                words.append(word)
+                at.append(place)
+            place += 1
+        elif len(cjk) == 1:
+            found[cjk].append(place)
+            place += 1
+        else:
+            for i in range(len(cjk) - 1):
+                found[cjk[i : i + 2]].append(place + i)
+            place += len(cjk) - 1
     algorithm = STEMMED.get(language or "")
     if algorithm is not None:
         words = _stemmer(algorithm).stemWords(words)
     for term, where in zip(words, at, strict=True):
-        found.setdefault(term, []).append(where)
+        found[term].append(where)
     return found, place
 
 
@@ -211,11 +214,11 @@ def document_postings(
     """Per term of an article: its frequency (as document_terms counts it) and its places (the text's, then
     the title's after a gap, so that no phrase runs from the text into the title); and its length in tokens."""
     in_text, width = places(text, language)
-    in_title, _ = places(title or "", language)
-    postings: dict[str, tuple[int, list[int]]] = {}
-    for term in in_text.keys() | in_title.keys():
-        body, head = in_text.get(term, []), in_title.get(term, [])
-        postings[term] = (len(body) + TITLE_WEIGHT * len(head), body + [width + 1 + p for p in head])
+    postings = {term: (len(where), where) for term, where in in_text.items()}
+    if title:
+        for term, where in places(title, language)[0].items():
+            tf, body = postings.get(term, (0, []))
+            postings[term] = (tf + TITLE_WEIGHT * len(where), body + [width + 1 + p for p in where])
     return postings, sum(tf for tf, _ in postings.values())
 
 
