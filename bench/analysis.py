@@ -303,7 +303,7 @@ def measure(where: Path, articles: int) -> dict[str, Any]:
     add_articles(con, articles, articles + NEW_ARTICLES, articles)
     con.close()
 
-    # ... and brings the index up to date on the pipeline's own connection (one thread, 1 GB: warehouse.db).
+    # ... and brings the index up to date on the pipeline's own connection (one thread, 512 MB: warehouse.db).
     pipeline = connect(where)
     started = time.perf_counter()
     added = index_new_articles(pipeline)
