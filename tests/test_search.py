@@ -224,6 +224,30 @@ def test_postings_without_places_fall_back_to_the_text(
         con.close()
 
 
+def test_a_warehouse_indexed_before_passages_and_places_is_brought_up_to_date(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    copy_of_topic_warehouse(tmp_path_factory.mktemp("topic"), tmp_path)
+    queries, terms = ("Kursk troops", "파병", "Triều Tiên"), ["Kursk", "파병", "military cooperation"]
+    con = connect(tmp_path / "wh")
+    try:
+        define_macros(con)
+        before = [search(con, query).rows for query in queries], term_trends(con, terms).rows
+        # the warehouse as migration 0011 left it: no passages, postings without places
+        con.execute("DROP TABLE search_passages")
+        con.execute("ALTER TABLE search_terms DROP COLUMN positions")
+        con.execute("DELETE FROM schema_migrations WHERE version >= 12")
+    finally:
+        con.close()
+    con = connect(tmp_path / "wh")  # migrations 0012-0014 run again
+    try:
+        define_macros(con)
+        assert con.execute("SELECT count(*) FROM search_terms WHERE positions IS NOT NULL").fetchone() == (0,)
+        assert ([search(con, query).rows for query in queries], term_trends(con, terms).rows) == before
+    finally:
+        con.close()
+
+
 def test_each_run_indexes_only_its_new_articles(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     config = copy_of_topic_warehouse(tmp_path_factory.mktemp("topic"), tmp_path)
     con = connect(tmp_path / "wh")
