@@ -151,6 +151,8 @@ def run(home: Path, args: Mapping[str, Any], *, verbose: bool = False) -> int | 
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        if forward.pid is None and forward.pending:  # a Ctrl-C while falling back: for this process, then
+            signal.raise_signal(forward.pending[0])
 
 
 def _status(replies: Any, pid: int) -> int:
