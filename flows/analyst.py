@@ -15,7 +15,6 @@ from typing import Any
 
 from flows.analysis_cli import render_rows
 from flows.settings import load_settings
-from warehouse.analyst import QueryError, run_query
 from warehouse.db import attach_statements
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -69,6 +68,8 @@ def render(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> str:
 
 def cmd_sql(args: argparse.Namespace) -> int:
     """Run one read-only SQL statement against the warehouse and print its rows."""
+    from warehouse.analyst import QueryError, run_query  # pyarrow, numpy: not for every command's parser (0.4 s)
+
     settings = load_settings(args.config)
     sql = sys.stdin.read() if args.query == "-" else args.query
     try:

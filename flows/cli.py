@@ -6,12 +6,12 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from flows import interrupt
+from flows import interrupt, warm
 from flows.analysis_cli import add_analysis_commands
 from flows.lock import Busy, ingest_lock
 from flows.server import prefect_api
@@ -61,6 +61,30 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    # With `newsmon serve` running, its warm starter runs this in a child that has Prefect imported already.
+    status = warm.run(Path(os.environ["PREFECT_HOME"]).expanduser(), _run_options(args), verbose=args.verbose)
+    if status is not None:
+        return status
+    return _run(args, settings)
+
+
+_RUN_OPTIONS = ("config", "force", "quiet", "verbose", "no_wait")
+
+
+def _run_options(args: argparse.Namespace) -> dict[str, object]:
+    return {name: getattr(args, name) for name in _RUN_OPTIONS}
+
+
+def run_in_this_process(options: Mapping[str, object]) -> int:
+    """`newsmon run` with these options (see _run_options), in this process whatever the starter: in a child of
+    serve's warm starter, which has become the client's process (flows/starter.py)."""
+    args = argparse.Namespace(command="run", **{name: options.get(name) for name in _RUN_OPTIONS})
+    args.func = lambda args: _run(args, _settings(args))
+    keep_loopback_off_proxies()
+    return _dispatch(args)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     interrupt.install()
 
     def waiting(holder: str) -> None:
@@ -326,6 +350,10 @@ def keep_loopback_off_proxies(environ: MutableMapping[str, str] = os.environ) ->
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     keep_loopback_off_proxies()
+    return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except OSError as exc:

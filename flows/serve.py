@@ -23,6 +23,7 @@ from uuid import UUID
 from flows import interrupt
 from flows.server import LocalServer
 from flows.settings import Settings
+from flows.warm import Starter
 
 INGEST, DIGEST = "newsmon-ingest", "newsmon-digest"
 
@@ -48,9 +49,13 @@ def serve(settings: Settings, every_minutes: int | None) -> int:
         _say(f"Prefect UI at {server.ui_url} (API {server.api_url})")
     else:
         _say(f"using the Prefect server at {os.environ['PREFECT_API_URL']}")
+    # The warm starter: a `newsmon run` meanwhile runs in a child of it, with Prefect imported already.
+    starter = Starter(home, os.environ["PREFECT_API_URL"]).start()
+    interrupt.on_exit(starter.stop)
     try:
         return _serve(settings, every_minutes)
     finally:
+        starter.stop()
         _stop_children()
         if server is not None:
             server.stop()

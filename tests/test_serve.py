@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from flows.warm import find
 from tests.helpers import PAGE_IDS, serve_news, write_config
 from tests.site import Site
 from tests.test_kill import _alive, _descendants, _wait_for
@@ -64,6 +65,7 @@ def test_serve_starts_its_server_runs_at_once_then_on_schedule_logs_reports_and_
         api = re.search(r"\(API (http://127\.0\.0\.1:\d+/api)\)", output())
         assert api, output()
         assert (tmp_path / "prefect" / "server.json").exists()  # a `newsmon run` meanwhile reuses this server
+        assert _wait_for(lambda: find(tmp_path / "prefect") is not None, 120), "serve's warm starter"
         with SyncPrefectClient(api.group(1)) as client:
             ingest = DeploymentFilter(name=DeploymentFilterName(any_=["newsmon-ingest"]))
 
@@ -107,4 +109,5 @@ def test_serve_starts_its_server_runs_at_once_then_on_schedule_logs_reports_and_
     assert returncode == 143, output()[-3000:]
     assert _wait_for(lambda: not any(_alive(pid) for pid in processes), 10), "a process outlived serve"
     assert not (tmp_path / "prefect" / "server.json").exists()
+    assert not (tmp_path / "prefect" / "starter.json").exists() and not (tmp_path / "prefect" / "starter.sock").exists()
     assert "Traceback" not in output(), output()[-3000:]
