@@ -171,7 +171,12 @@ def poll_feeds(feeds: Sequence[FeedState], fetch: FetchSettings, force: bool) ->
 
             async def one(feed: FeedState) -> FeedOutcome:
                 async with limit:
-                    return await _poll_one(fetcher, feed, force)
+                    outcome = await _poll_one(fetcher, feed, force)
+                if outcome.entries:
+                    # pages may follow: the extraction workers' fork server imports and warms up (2 s of
+                    # CPU) on the other core while the other feeds are polled and the warehouse records them
+                    start_server()
+                return outcome
 
             outcomes = list(await asyncio.gather(*(one(feed) for feed in feeds)))
             return Polled(outcomes, dict(fetcher.unreachable))
@@ -322,6 +327,7 @@ def _ingest_pages(
         due = _prefilter(con, due, profile, report)
     if not due:
         return
+    start_server()  # started already when a feed brought entries; pages left from an earlier run need it too
     progress.start("pages", len(due))
     batches = list(_batches(due, max(settings.fetch.batch_size, 1)))
     until = _now() + timedelta(seconds=settings.fetch.deadline_seconds)
@@ -458,11 +464,6 @@ def ingest(config: str | None = None, force: bool = False, quiet: bool = False) 
 def _ingest(settings: Settings, force: bool, progress: Progress) -> RunReport:
     run_id = _run_id()
     report = RunReport(run_id=run_id, started_at=_now(), warehouse=str(settings.warehouse.directory))
-    if settings.feeds:
-        # The extraction workers' fork server imports and warms up (2 s of CPU) on the other core while the
-        # warehouse opens and the feeds are polled. Started when polling began, the first batch of pages waited
-        # ~1 s for it (bench/ingest.py, 600 pages); an idle run, which never uses it, stops it unused.
-        start_server()
     con = connect(settings.warehouse)
     try:
         store.start_run(con, run_id, report.started_at, forced=force)

@@ -13,4 +13,8 @@ if [ ! -x "$TOOLS/bin/uv" ] || [ "$("$TOOLS/bin/uv" --version 2>/dev/null | cut 
 fi
 export UV_PROJECT_ENVIRONMENT="$VENV"
 # --frozen: install what uv.lock says, never re-resolve; --quiet keeps the job's own output readable.
-"$TOOLS/bin/uv" sync --frozen --quiet --project "$ROOT" --python "$PYTHON" ${NEWSMON_SYNC_ARGS:-}
+# --compile-bytecode, and compileall for newsmon's own modules: with PYTHONDONTWRITEBYTECODE set (as on this
+# project's machines) Python never caches what it compiles, and every process compiled every module it imported
+# from source: `import prefect` took 2.3 s instead of 1.1 s, each extraction worker's start ~1 s more (py-spy).
+"$TOOLS/bin/uv" sync --frozen --quiet --compile-bytecode --project "$ROOT" --python "$PYTHON" ${NEWSMON_SYNC_ARGS:-}
+"$VENV/bin/python" -m compileall -q "$ROOT/flows" "$ROOT/warehouse" "$ROOT/extractors" >/dev/null
