@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections import Counter, defaultdict
+from collections import defaultdict
 from functools import lru_cache
 
 import Stemmer
@@ -123,11 +123,6 @@ STOP_WORDS = {
 
 _CJK = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff"
 _TOKEN = re.compile(rf"([{_CJK}]+)|([^\W_{_CJK}]+)")  # (CJK run, "") or ("", word)
-# An article's tokens come from three passes of the regular expression engine instead of a Python loop over
-# its CJK runs (a Korean article has hundreds): 3 times faster on the bench's texts.
-_CJK_PAIR = re.compile(rf"(?=([{_CJK}]{{2}}))")
-_CJK_ALONE = re.compile(rf"(?<![{_CJK}])[{_CJK}](?![{_CJK}])")
-_WORD = re.compile(rf"[^\W_{_CJK}]+")
 
 
 @lru_cache(maxsize=8)
@@ -154,30 +149,10 @@ def _keep(word: str) -> bool:
     return len(word) > 1 or word.isdigit()
 
 
-def tokens(text: str, language: str | None) -> list[str]:
-    """The index terms of `text`, written in `language` (ISO 639-1; None: unknown), repeated: CJK bigrams (and
-    lone CJK characters) first, then the words."""
-    text = normalise(text)
-    stop = STOP_WORDS.get(language or "", frozenset())
-    words = [w for w in _WORD.findall(text) if (len(w) > 1 or w.isdigit()) and w not in stop]
-    algorithm = STEMMED.get(language or "")
-    if algorithm is not None:
-        words = _stemmer(algorithm).stemWords(words)
-    found: list[str] = _CJK_PAIR.findall(text)
-    found += _CJK_ALONE.findall(text)
-    return found + words
-
-
-def document_terms(title: str | None, text: str, language: str | None) -> tuple[Counter[str], int]:
-    """Term frequencies of an article (title words counted TITLE_WEIGHT times) and its length in tokens."""
-    counts = Counter(tokens(text, language))
-    for term in tokens(title or "", language):
-        counts[term] += TITLE_WEIGHT
-    return counts, sum(counts.values())
-
-
 def places(text: str, language: str | None) -> tuple[dict[str, list[int]], int]:
-    """Each index term of `text` (as `tokens` finds them) with the places it stands at, and the number of places.
+    """Each index term of `text` with the places it stands at, and the number of places. Terms: CJK bigrams (a
+    lone CJK character stays a unigram), and the words that are no function word of `language` (ISO 639-1; None:
+    unknown) nor a single letter, stemmed when the language has a stemmer.
 
     Places count the text's words and CJK bigrams in order; a function word or a single letter takes its place
     without being a term, so that "Article 4 of the treaty" has `treati` three places after `4`."""
@@ -211,8 +186,9 @@ def places(text: str, language: str | None) -> tuple[dict[str, list[int]], int]:
 def document_postings(
     title: str | None, text: str, language: str | None
 ) -> tuple[dict[str, tuple[int, list[int]]], int]:
-    """Per term of an article: its frequency (as document_terms counts it) and its places (the text's, then
-    the title's after a gap, so that no phrase runs from the text into the title); and its length in tokens."""
+    """Per term of an article: its frequency (a title's occurrence counts TITLE_WEIGHT times) and its places
+    (the text's, then the title's after a gap, so that no phrase runs from the text into the title); and its
+    length in tokens, BM25's document length."""
     in_text, width = places(text, language)
     postings = {term: (len(where), where) for term, where in in_text.items()}
     if title:

@@ -7,13 +7,25 @@ import re
 import shutil
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from extractors.tokens import document_postings, document_terms, places, query_words, term_id, tokens
+from extractors.tokens import (
+    _CJK,
+    STEMMED,
+    STOP_WORDS,
+    TITLE_WEIGHT,
+    _stemmer,
+    document_postings,
+    normalise,
+    places,
+    query_words,
+    term_id,
+)
 from tests.helpers import run
 from tests.topic_warehouse import copy_of_topic_warehouse, topic_articles, topic_warehouse
 from warehouse.analysis import open_for_analysis
@@ -21,6 +33,43 @@ from warehouse.db import connect
 from warehouse.search import compact_index, define_macros, first_reports, index_new_articles, search, term_trends
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
+
+# The index's terms found another way than extractors.tokens.places does (three regular expression passes, no
+# loop over the tokens), which the tests hold `places` and `document_postings` to.
+_CJK_PAIR = re.compile(rf"(?=([{_CJK}]{{2}}))")
+_CJK_ALONE = re.compile(rf"(?<![{_CJK}])[{_CJK}](?![{_CJK}])")
+_WORD = re.compile(rf"[^\W_{_CJK}]+")
+
+
+@contextmanager
+def _opened(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The pipeline's connection to `warehouse` (migrations applied), with the analyst's macros defined."""
+    con = connect(warehouse)
+    try:
+        define_macros(con)
+        yield con
+    finally:
+        con.close()
+
+
+def tokens(text: str, language: str | None) -> list[str]:
+    """The index terms of `text`, repeated: CJK bigrams (and lone CJK characters) first, then the words."""
+    text = normalise(text)
+    stop = STOP_WORDS.get(language or "", frozenset())
+    words = [w for w in _WORD.findall(text) if (len(w) > 1 or w.isdigit()) and w not in stop]
+    algorithm = STEMMED.get(language or "")
+    if algorithm is not None:
+        words = _stemmer(algorithm).stemWords(words)
+    return _CJK_PAIR.findall(text) + _CJK_ALONE.findall(text) + words
+
+
+def document_terms(title: str | None, text: str, language: str | None) -> tuple[Counter[str], int]:
+    """Term frequencies of an article (title words counted TITLE_WEIGHT times) and its length in tokens."""
+    counts = Counter(tokens(text, language))
+    for term in tokens(title or "", language):
+        counts[term] += TITLE_WEIGHT
+    return counts, sum(counts.values())
+
 
 # A reader's queries, per language, with the articles (file stems of ../shared/data/topic/articles, and the
 # syndicated copies served at /wire/N) that reader expects at the top, judged from their titles and texts.
@@ -214,14 +263,10 @@ def test_postings_without_places_fall_back_to_the_text(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     copy_of_topic_warehouse(tmp_path_factory.mktemp("topic"), tmp_path)
-    con = connect(tmp_path / "wh")
-    try:
-        define_macros(con)
+    with _opened(tmp_path / "wh") as con:
         before = term_trends(con, ["military cooperation", "Kursk"]).rows
         con.execute("UPDATE search_terms SET positions = NULL")  # as migration 0014 left the older postings
         assert term_trends(con, ["military cooperation", "Kursk"]).rows == before
-    finally:
-        con.close()
 
 
 def test_a_warehouse_indexed_before_passages_and_places_is_brought_up_to_date(
@@ -229,44 +274,30 @@ def test_a_warehouse_indexed_before_passages_and_places_is_brought_up_to_date(
 ) -> None:
     copy_of_topic_warehouse(tmp_path_factory.mktemp("topic"), tmp_path)
     queries, terms = ("Kursk troops", "파병", "Triều Tiên"), ["Kursk", "파병", "military cooperation"]
-    con = connect(tmp_path / "wh")
-    try:
-        define_macros(con)
+    with _opened(tmp_path / "wh") as con:
         before = [search(con, query).rows for query in queries], term_trends(con, terms).rows
         # the warehouse as migration 0011 left it: no passages, postings without places
         con.execute("DROP TABLE search_passages")
         con.execute("ALTER TABLE search_terms DROP COLUMN positions")
         con.execute("DELETE FROM schema_migrations WHERE version >= 12")
-    finally:
-        con.close()
-    con = connect(tmp_path / "wh")  # migrations 0012-0014 run again
-    try:
-        define_macros(con)
+    with _opened(tmp_path / "wh") as con:  # migrations 0012-0014 run again
         assert con.execute("SELECT count(*) FROM search_terms WHERE positions IS NOT NULL").fetchone() == (0,)
         assert ([search(con, query).rows for query in queries], term_trends(con, terms).rows) == before
-    finally:
-        con.close()
 
 
 def test_each_run_indexes_only_its_new_articles(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     config = copy_of_topic_warehouse(tmp_path_factory.mktemp("topic"), tmp_path)
-    con = connect(tmp_path / "wh")
-    try:
+    with _opened(tmp_path / "wh") as con:
         indexed = con.execute("SELECT count(*) FROM search_docs").fetchone()
         assert indexed is not None and indexed == con.execute("SELECT count(*) FROM articles").fetchone()
         assert index_new_articles(con) == 0 and index_new_articles(con, everything=True) == 0
         for table in ("search_terms", "search_passages", "search_docs"):
             con.execute(f"DELETE FROM {table} WHERE doc = (SELECT max(doc) FROM search_docs)")
         assert index_new_articles(con) == 1  # the newest article, found again by the watermark
-    finally:
-        con.close()
     shutil.copytree(tmp_path / "wh", tmp_path / "before")
     run(config)  # the feeds have gone (the site is closed): nothing new, nothing indexed twice
-    con = connect(tmp_path / "wh")
-    try:
+    with _opened(tmp_path / "wh") as con:
         assert con.execute("SELECT count(*), count(DISTINCT url) FROM search_docs").fetchone() == (indexed[0],) * 2
-    finally:
-        con.close()
 
 
 def test_passages_put_back_together_are_each_articles_text_as_the_migration_cuts_it(
@@ -284,8 +315,7 @@ def test_passages_put_back_together_are_each_articles_text_as_the_migration_cuts
     refill = (
         "INSERT INTO search_passages" + migration.read_text(encoding="utf-8").split("INSERT INTO search_passages")[1]
     )
-    con = connect(tmp_path / "wh")
-    try:
+    with _opened(tmp_path / "wh") as con:
         row = con.execute(whole).fetchone()
         assert row is not None and row[0] == row[1] == 63
         assert con.execute("SELECT max(length(passage)) FROM search_passages").fetchone() == (128,)
@@ -293,17 +323,13 @@ def test_passages_put_back_together_are_each_articles_text_as_the_migration_cuts
         con.execute("DELETE FROM search_passages")
         con.execute(refill)
         assert con.execute(cut).fetchall() == by_the_pipeline
-    finally:
-        con.close()
 
 
 def test_compacting_the_index_sorts_it_and_changes_no_result(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     copy_of_topic_warehouse(tmp_path_factory.mktemp("topic"), tmp_path)
-    con = connect(tmp_path / "wh")
-    try:
-        define_macros(con)
+    with _opened(tmp_path / "wh") as con:
         before = [search(con, query).rows for query in ("Kursk troops", "파병", "Triều Tiên")]
         postings = con.execute("SELECT count(*) FROM search_terms").fetchone()
         assert compact_index(con) == (postings[0] if postings else -1)
@@ -311,5 +337,3 @@ def test_compacting_the_index_sorts_it_and_changes_no_result(
         terms = [row[0] for row in con.execute("SELECT term FROM search_terms").fetchall()]
         assert terms == sorted(terms)
         assert con.execute("SELECT through_doc FROM search_compactions").fetchall() == [(63,)]
-    finally:
-        con.close()
