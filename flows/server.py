@@ -52,7 +52,8 @@ def healthy(api_url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process of this pid exists (one of another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -69,7 +70,7 @@ def discover(home: Path) -> str | None:
         url, pid = str(record["api_url"]), int(record["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return url if _alive(pid) and healthy(url, timeout=0.5) else None
+    return url if alive(pid) and healthy(url, timeout=0.5) else None
 
 
 @dataclass

@@ -27,6 +27,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from flows.server import alive
+
 NO_STARTER = "NEWSMON_NO_STARTER"  # set (non-empty): `newsmon run` runs in its own process, as before the starter
 STARTER_FILE = "starter.json"  # under PREFECT_HOME: the starter's pid, socket and Prefect API
 SOCKET_NAME = "starter.sock"  # under PREFECT_HOME
@@ -36,16 +38,6 @@ HEADER = struct.Struct("!I")  # a request is its length, then that much JSON
 MAX_REQUEST = 1 << 20  # bytes: an environment is a few kilobytes; anything larger is not a client of ours
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def find(home: Path) -> dict[str, Any] | None:
     """The record of the live starter for this PREFECT_HOME, if there is one."""
     try:
@@ -53,7 +45,7 @@ def find(home: Path) -> dict[str, Any] | None:
         pid = int(record["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return record if isinstance(record, dict) and _alive(pid) else None
+    return record if isinstance(record, dict) and alive(pid) else None
 
 
 @contextlib.contextmanager
@@ -160,7 +152,7 @@ def _status(replies: Any, pid: int) -> int:
         line = replies.readline()
         return int(json.loads(line)["status"])
     except (OSError, ValueError, KeyError, TypeError):
-        while _alive(pid):  # the starter is gone (killed): the child, if still there, is ours to wait for
+        while alive(pid):  # the starter is gone (killed): the child, if still there, is ours to wait for
             time.sleep(0.1)
         print("newsmon: lost the warm starter of newsmon serve during the run", file=sys.stderr)
         return 1

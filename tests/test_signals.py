@@ -27,6 +27,14 @@ def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("prefect-home")
 
 
+def assert_clean_stop(stderr: str, returncode: int, status: int, took: float) -> None:
+    """A run stopped by a signal: its exit status, within STOP_WITHIN seconds, one line, no traceback."""
+    assert returncode == status, stderr
+    assert took < STOP_WITHIN, stderr
+    assert "Traceback" not in stderr, stderr
+    assert stderr.count("interrupted; the next run resumes where this one stopped") == 1, stderr
+
+
 def newsmon(config: Path, prefect_home: Path, log: Path, *extra: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env["PREFECT_HOME"] = str(prefect_home)
@@ -78,10 +86,7 @@ def test_signal_mid_run_stops_within_5_s_cleanly_and_the_next_run_completes(
             process.wait()
     stderr = log.read_text(errors="replace")
     print(f"{name}: exit {returncode} {took:.2f} s after the signal")
-    assert returncode == status, stderr
-    assert took < STOP_WITHIN, stderr
-    assert "Traceback" not in stderr, stderr
-    assert stderr.count("interrupted; the next run resumes where this one stopped") == 1, stderr
+    assert_clean_stop(stderr, returncode, status, took)
     assert started, "the run had started its extraction workers and its Prefect server"
     assert _wait_for(lambda: not any(_alive(pid) for pid in started), 2), "a process outlived the run"
 
