@@ -185,13 +185,18 @@ def test_search_finds_what_a_reader_expects_in_each_language(analyst: duckdb.Duc
 
 
 def test_korean_is_cut_into_bigrams_and_vietnamese_keeps_its_marks() -> None:
-    assert tokens("북한군 파병을", "ko") == ["북한", "한군", "파병", "병을"]
-    assert tokens("Đại sứ Nga", "vi") == ["đại", "sứ", "nga"]
-    assert tokens("Nordkoreanische Truppen", "de") == ["nordkorean", "trupp"]
-    assert tokens("the troops", "en") == ["troop"]
+    for text, language, expected in (
+        ("북한군 파병을", "ko", ["북한", "한군", "파병", "병을"]),
+        ("Đại sứ Nga", "vi", ["đại", "sứ", "nga"]),
+        ("Nordkoreanische Truppen", "de", ["nordkorean", "trupp"]),
+        ("the troops", "en", ["troop"]),
+    ):
+        assert tokens(text, language) == expected == list(places(text, language)[0]), text  # oracle, index
     assert query_words("troops 파병") == [["troops", "troop"], ["파병"]]
     counts, length = document_terms("Kursk", "Kursk troops", "en")
     assert counts["kursk"] == 3 and length == 4  # a title word counts twice
+    postings, length = document_postings("Kursk", "Kursk troops", "en")
+    assert postings["kursk"] == (3, [0, 3]) and length == 4  # the title's place after the text's, past a gap
 
 
 def test_places_find_the_terms_tokens_finds_in_text_order() -> None:
