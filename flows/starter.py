@@ -61,8 +61,9 @@ RUN_IMPORTS = (
 )
 
 
-def _import_what_a_run_needs() -> None:
-    """Everything a `newsmon run` imports on its way, the lazy imports of an idle run included."""
+def import_what_a_run_needs() -> None:
+    """Everything a `newsmon run` imports on its way, the lazy imports of an idle run included (also used by a run
+    in its own process while its local Prefect server starts)."""
     import flows.cli
     import flows.ingest  # noqa: F401
 
@@ -261,7 +262,7 @@ def _run_child(request: dict[str, Any], fds: list[int]) -> int:
 
 def main(argv: list[str]) -> int:
     home, api_url = Path(argv[0]), argv[1]
-    _import_what_a_run_needs()
+    import_what_a_run_needs()
     starter = Starter(home, api_url)
     try:
         starter.listen()
