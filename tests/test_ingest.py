@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import gzip
+import multiprocessing.forkserver
 from pathlib import Path
 
 import pytest
 
 from extractors.articles import extract_article
 from tests.conftest import ground_truth, page_html
-from tests.helpers import PAGE_IDS, query, run, serve_news, token_f1, write_config
+from tests.helpers import PAGE_IDS, query, run, serve_news, token_f1, warehouse_spec, write_config
 from tests.site import Route, Site, http_date, rss
+from warehouse import store
+from warehouse.db import connect
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -74,6 +77,42 @@ def test_feed_that_newly_returns_304_costs_one_request(site: Site, tmp_path: Pat
     assert site.requests[0].headers["if-modified-since"] == modified
     assert report.feeds_not_modified == 1
     assert query(tmp_path, "SELECT etag, last_status, consecutive_errors FROM feeds") == [('"abc"', 304, 0)]
+
+
+def _fork_server_pid() -> int | None:
+    pid: int | None = multiprocessing.forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
+    return pid
+
+
+def test_extraction_fork_server_starts_when_pages_are_likely_and_an_idle_run_leaves_it_alone(
+    site: Site, tmp_path: Path
+) -> None:
+    """Its imports and warm-up (1 s of CPU) overlap the warehouse's opening and the poll when pages will follow;
+    a run after an idle one starts it only if a feed brings entries."""
+    config = write_config(tmp_path, [serve_news(site, PAGE_IDS[:2], etag='"v1"')])
+    multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    assert warehouse_spec(tmp_path).is_new or warehouse_spec(tmp_path).catalog
+
+    assert run(config).articles_stored == 2  # a first run
+    assert _fork_server_pid() is not None
+    con = connect(warehouse_spec(tmp_path))
+    try:
+        assert store.pages_may_follow(con)  # the last run found entries: the next one starts it at once
+    finally:
+        con.close()
+
+    multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    assert run(config).entries_new == 0  # the feed answers 304, but the run could not know it would
+    assert _fork_server_pid() is not None
+    con = connect(warehouse_spec(tmp_path))
+    try:
+        assert not store.pages_may_follow(con)  # that run found nothing
+    finally:
+        con.close()
+
+    multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    assert run(config).entries_new == 0
+    assert _fork_server_pid() is None  # after an idle run, an idle run starts no fork server
 
 
 def test_forced_run_ignores_validators_but_stores_nothing_twice(site: Site, tmp_path: Path) -> None:

@@ -71,6 +71,11 @@ class WarehouseSpec:
     def embedded(self) -> bool:
         return self.catalog is None
 
+    @property
+    def is_new(self) -> bool:
+        """An embedded warehouse not made yet (its first connect creates it); False when the catalog is elsewhere."""
+        return self.embedded and not self.catalog_file.exists() and not (self.legacy_file and self.legacy_file.exists())
+
 
 def spec_for(path: str | Path | WarehouseSpec) -> WarehouseSpec:
     """The warehouse at `path`: a directory, or (configurations of earlier releases) the old DuckDB file,

@@ -42,3 +42,13 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, count
         ),
         keyed=False,
     )
+
+
+def pages_may_follow(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a run starting now will likely fetch pages: no run finished yet, or the last one found new
+    entries or had pages fail (they are due again). The run then starts its extraction workers' fork server
+    at once; an idle run (the last one found nothing) starts it only if a feed brings entries."""
+    row = con.execute(
+        "SELECT entries_new + pages_failed FROM runs WHERE finished_at IS NOT NULL ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+    return row is None or bool(row[0])

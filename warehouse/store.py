@@ -44,7 +44,7 @@ from warehouse.feeds import (
     skip_entries,
     sync_feeds,
 )
-from warehouse.runs import RUN_COUNTS, finish_run, start_run
+from warehouse.runs import RUN_COUNTS, finish_run, pages_may_follow, start_run
 
 __all__ = [
     "RUN_COUNTS",
@@ -66,6 +66,7 @@ __all__ = [
     "link_known_entries",
     "mark_copies",
     "pages_due",
+    "pages_may_follow",
     "pending_alerts",
     "record_feed_outcome",
     "record_feed_outcomes",
