@@ -9,19 +9,22 @@ from typing import Any
 import duckdb
 
 from extractors.alert_email import Story
-from warehouse.batches import changed
+from warehouse.batches import changed, with_batch
 from warehouse.db import in_transaction
 from warehouse.lookup import article_columns
 
 
-def queue_alerts(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -> None:
-    """One outbox row per article of `new_urls` that is relevant and no copy (inside the storing transaction)."""
-    con.execute(
-        "INSERT INTO alerts (url, created_at, run_id) SELECT url, ?, ? FROM articles "
-        "WHERE url IN (SELECT url FROM new_urls) AND is_relevant AND duplicate_of IS NULL AND NOT is_seed "
-        "AND url NOT IN (SELECT url FROM alerts WHERE url IN (SELECT url FROM new_urls))",
-        [now, run_id],
-    )
+def queue_alerts(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, urls: Sequence[str]) -> None:
+    """One outbox row per article of `urls` (new articles, relevant and no copy), inside the storing transaction."""
+    if urls:
+        with_batch(
+            con,
+            "urls",
+            [{"url": url} for url in urls],
+            "INSERT INTO alerts (url, created_at, run_id) SELECT url, $now, $run FROM batch "
+            "WHERE url NOT IN (SELECT url FROM alerts WHERE url IN (SELECT url FROM batch))",
+            params={"now": now, "run": run_id},
+        )
 
 
 def pending_alerts(con: duckdb.DuckDBPyConnection, recipient: str) -> list[Story]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -64,19 +65,20 @@ def store_pages(
     A reader sees the whole batch (articles, entry states, alert rows) or none of it."""
 
     def work(c: duckdb.DuckDBPyConnection) -> int:
-        rows = _article_rows(run_id, now, articles)
-        new_urls = _insert_articles(c, rows) if rows else set()
+        rows = _unstored(c, _article_rows(run_id, now, articles))
+        new_urls = {row["url"] for row in rows}
         prints = {i.article.url: i.fingerprint for i in articles if i.article.url in new_urls and i.fingerprint}
+        if is_copy is not None:
+            # Copies are found before the rows are written, so that each row is appended with its duplicate_of:
+            # an UPDATE of rows just added rewrote them in the lake (a delete file and a data file more per batch).
+            copies = find_copies(c, is_copy, [(url, fp, now) for url, fp in prints.items()], now)
+            for row in rows:
+                row["duplicate_of"] = copies.get(row["url"])
+        if rows:
+            with_batch(c, "articles", rows, "INSERT INTO articles BY NAME SELECT * FROM batch")
         _add_bands(c, [(url, fp, now) for url, fp in prints.items()])
-        index_articles(c, [_index_row(row) for row in rows if row["url"] in new_urls], now)
-        if new_urls:
-            c.register("new_urls", pa.table({"url": pa.array(sorted(new_urls), pa.string())}))
-            try:
-                if is_copy is not None:
-                    mark_copies(c, is_copy, [(url, fp, now) for url, fp in prints.items()], now)
-                queue_alerts(c, run_id, now)
-            finally:
-                c.unregister("new_urls")
+        index_articles(c, [_index_row(row) for row in rows], now)
+        queue_alerts(c, run_id, now, [row["url"] for row in rows if row["is_relevant"] and not row["duplicate_of"]])
         if articles:
             links = [(item.task.url, item.article.url) for item in articles]
             mark_entries_stored(c, links, now, [item.task.url for item in articles if item.task.failed_before])
@@ -94,15 +96,25 @@ def _article_row(**values: Any) -> dict[str, Any]:
     return row
 
 
-def _insert_articles(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """Insert the rows whose URL (the articles' key) is not stored yet; returns those URLs.
-
-    The stored ones are looked up first, and the others appended as they are: the INSERT then reads nothing
-    (an anti-join in the INSERT read the articles table a second time)."""
-    wanted = [{"url": row["url"]} for row in rows]
-    found = with_batch(con, "urls", wanted, "SELECT url FROM articles WHERE url IN (SELECT url FROM batch)")
+def _unstored(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows whose URL (the articles' key) is not stored yet. They are looked up first, and the others
+    appended as they are: the INSERT then reads nothing (an anti-join in the INSERT read the articles table a
+    second time)."""
+    if not rows:
+        return []
+    found = with_batch(
+        con,
+        "urls",
+        [{"url": row["url"]} for row in rows],
+        "SELECT url FROM articles WHERE url IN (SELECT url FROM batch)",
+    )
     stored = {url for (url,) in found}
-    new = [row for row in rows if row["url"] not in stored]
+    return [row for row in rows if row["url"] not in stored]
+
+
+def _insert_articles(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert the rows whose URL is not stored yet; returns those URLs."""
+    new = _unstored(con, rows)
     if new:
         with_batch(con, "articles", new, "INSERT INTO articles BY NAME SELECT * FROM batch")
     return {row["url"] for row in new}
@@ -255,30 +267,43 @@ WHERE is_seed AND url IN (SELECT old_url FROM candidates)
 """
 
 
-def mark_copies(con: duckdb.DuckDBPyConnection, is_copy: CopyTest, prints: Sequence[Print], now: datetime) -> int:
-    """Set duplicate_of for each new article (`prints`: url, fingerprint, first seen) that is a copy of one seen
-    before it, in the last COPY_WINDOW_DAYS or among the seeds.
+def find_copies(
+    con: duckdb.DuckDBPyConnection, is_copy: CopyTest, prints: Sequence[Print], now: datetime
+) -> dict[str, str]:
+    """The new articles of `prints` (url, fingerprint, first seen; not stored yet) that are copies of one seen
+    before them, in the last COPY_WINDOW_DAYS, among the seeds or earlier in the batch, each with its original.
 
     The original is the earliest article (first_seen_at, then url) that is itself no copy; articles of one
     batch are taken in that same order, so the first copy stored stays the original.
     """
     if not prints:
-        return 0
+        return {}
     since = now - timedelta(days=COPY_WINDOW_DAYS)
     bands = [
         {"url": url, "band": b, "hash": h, "first_seen_at": seen}
         for url, fp, seen in prints
         for b, h in enumerate(fp.bands)
     ]
-    pairs = with_batch(con, "bands", bands, _CANDIDATES, params={"since": since})
+    pairs = {
+        (new_url, old_url) for new_url, old_url in with_batch(con, "bands", bands, _CANDIDATES, params={"since": since})
+    }
+    sharing: defaultdict[tuple[int, int], list[str]] = defaultdict(list)  # the batch's own bands
+    for url, fp, _seen in prints:
+        for band in enumerate(fp.bands):
+            sharing[band].append(url)
+    for urls in sharing.values():
+        pairs.update((a, b) for a in urls for b in urls if a != b)
     if not pairs:
-        return 0
-    con.register("candidates", pa.table({"old_url": pa.array(sorted({old for _, old in pairs}), pa.string())}))
-    try:
-        old = {row[0]: row[1:] for row in con.execute(_CANDIDATE_PRINTS, {"since": since}).fetchall()}
-    finally:
-        con.unregister("candidates")
+        return {}
     new = {url: (fp, seen) for url, fp, seen in prints}
+    old: dict[str, tuple[Any, ...]] = {url: (fp.signature, fp.shingles, None, seen) for url, (fp, seen) in new.items()}
+    stored = sorted({old_url for _, old_url in pairs if old_url not in new})
+    if stored:
+        con.register("candidates", pa.table({"old_url": pa.array(stored, pa.string())}))
+        try:
+            old |= {row[0]: row[1:] for row in con.execute(_CANDIDATE_PRINTS, {"since": since}).fetchall()}
+        finally:
+            con.unregister("candidates")
     ordered = sorted(
         ((new_url, old_url) for new_url, old_url in pairs if old_url in old),
         key=lambda p: (new[p[0]][1], p[0], old[p[1]][3], p[1]),
@@ -292,14 +317,7 @@ def mark_copies(con: duckdb.DuckDBPyConnection, is_copy: CopyTest, prints: Seque
         original = copies.get(old_url) or old_original or old_url
         if is_copy(new_fp.signature, new_fp.shingles, old_sig, old_size):
             copies[new_url] = original
-    if copies:
-        with_batch(
-            con,
-            "copies",
-            [{"url": url, "duplicate_of": original} for url, original in copies.items()],
-            "UPDATE articles SET duplicate_of = batch.duplicate_of FROM batch WHERE articles.url = batch.url",
-        )
-    return len(copies)
+    return copies
 
 
 def articles_without_fingerprint(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
