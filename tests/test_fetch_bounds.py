@@ -218,7 +218,7 @@ def test_a_batch_lets_go_of_its_page_bodies_once_extraction_has_them(site: Site)
     assert len(batch.pages) == 2
 
     with extraction_pool(1) as pool:
-        extracting = extract_pages.fn(batch, pool)
+        extracting = extract_pages(batch, pool)
         # What Prefect keeps of the fetch-pages result (this object) no longer holds the bodies.
         with pytest.raises(RuntimeError, match="handed over twice"):
             batch.bodies.take()
