@@ -361,6 +361,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     try:
+        return _dispatch_once(args)
+    except Exception:
+        # A signal that lands inside a DuckDB query comes back as DuckDB's own error ("Query interrupted"),
+        # not as Interrupted: the stop is still the user's, with its one line already said.
+        signum = interrupt.interrupted()
+        if signum is None:
+            raise
+        interrupt.run_cleanups()
+        return 128 + signum
+
+
+def _dispatch_once(args: argparse.Namespace) -> int:
+    try:
         return int(args.func(args))
     except OSError as exc:
         print(f"newsmon: {exc}", file=sys.stderr)
@@ -369,6 +382,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"newsmon: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except WarehouseError as exc:
+        if interrupt.interrupted() is not None:
+            raise
         print(f"newsmon: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except interrupt.Interrupted as stop:
