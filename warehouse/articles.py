@@ -67,16 +67,17 @@ def store_pages(
     def work(c: duckdb.DuckDBPyConnection) -> int:
         rows = _unstored(c, _article_rows(run_id, now, articles))
         new_urls = {row["url"] for row in rows}
-        prints = {i.article.url: i.fingerprint for i in articles if i.article.url in new_urls and i.fingerprint}
+        # one per URL: two links of one batch may resolve to the same article
+        fingerprints = {i.article.url: i.fingerprint for i in articles if i.article.url in new_urls and i.fingerprint}
+        prints = [(url, fp, now) for url, fp in fingerprints.items()]
         if is_copy is not None:
             # Copies are found before the rows are written, so that each row is appended with its duplicate_of:
             # an UPDATE of rows just added rewrote them in the lake (a delete file and a data file more per batch).
-            copies = find_copies(c, is_copy, [(url, fp, now) for url, fp in prints.items()], now)
+            copies = find_copies(c, is_copy, prints, now)
             for row in rows:
                 row["duplicate_of"] = copies.get(row["url"])
-        if rows:
-            with_batch(c, "articles", rows, "INSERT INTO articles BY NAME SELECT * FROM batch")
-        _add_bands(c, [(url, fp, now) for url, fp in prints.items()])
+        _append_articles(c, rows)
+        _add_bands(c, prints)
         index_articles(c, [_index_row(row) for row in rows], now)
         queue_alerts(c, run_id, now, [row["url"] for row in rows if row["is_relevant"] and not row["duplicate_of"]])
         if articles:
@@ -115,9 +116,14 @@ def _unstored(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) ->
 def _insert_articles(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
     """Insert the rows whose URL is not stored yet; returns those URLs."""
     new = _unstored(con, rows)
-    if new:
-        with_batch(con, "articles", new, "INSERT INTO articles BY NAME SELECT * FROM batch")
+    _append_articles(con, new)
     return {row["url"] for row in new}
+
+
+def _append_articles(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Append rows whose URLs are known not to be stored (see _unstored)."""
+    if rows:
+        with_batch(con, "articles", rows, "INSERT INTO articles BY NAME SELECT * FROM batch")
 
 
 def _index_row(row: dict[str, Any]) -> IndexRow:
