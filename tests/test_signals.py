@@ -98,3 +98,27 @@ def test_signal_mid_run_stops_within_5_s_cleanly_and_the_next_run_completes(
     assert again.wait(timeout=240) == 0, (tmp_path / "again.txt").read_text(errors="replace")
     assert query(tmp_path, "SELECT count(*) FROM articles WHERE NOT is_seed")[0][0] == len(PAGE_IDS)
     assert query(tmp_path, "SELECT state, count(*) FROM entries GROUP BY state") == [("stored", len(PAGE_IDS))]
+
+
+# A signal that lands while DuckDB runs a query comes back from DuckDB as its own error ("Query interrupted"),
+# not as flows.interrupt.Interrupted: early in a run (the warehouse's migrations, the feeds' sync) it printed
+# DuckDB's traceback and exited 1.
+_IN_A_QUERY = """
+import argparse, os, signal, sys, threading
+import duckdb
+from flows import cli, interrupt
+
+def long_query(args):
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    duckdb.connect().execute("SELECT sum(i * i % 7) FROM range(20000000000) t(i)").fetchall()
+    return 0
+
+interrupt.install()
+sys.exit(cli._dispatch(argparse.Namespace(func=long_query)))
+"""
+
+
+def test_a_signal_inside_a_duckdb_query_stops_with_one_line_and_no_traceback() -> None:
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", _IN_A_QUERY], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert_clean_stop(done.stderr, done.returncode, 130, time.monotonic() - started)
