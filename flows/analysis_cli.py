@@ -104,7 +104,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from warehouse.db import connect
     from warehouse.search import index_new_articles
 
-    con = connect(load_settings(args.config).warehouse)
+    con = connect(load_settings(args.config).warehouse, create=False)
     try:
         added = index_new_articles(con, everything=args.all)
     finally:

@@ -174,7 +174,7 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     from warehouse.db import connect
 
     settings = load_settings(args.config)
-    con = connect(settings.warehouse)
+    con = connect(settings.warehouse, create=False)
     try:
         before = con.execute("SELECT count(*) FILTER (is_relevant) FROM articles").fetchone()
         count = score_articles(con, profile(settings, con), all_rows=True)
@@ -191,9 +191,12 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     from warehouse import store
     from warehouse.db import connect
 
+    if args.raw and not args.preview:
+        print("newsmon alerts: --raw shows the preview as MIME source: use it with --preview", file=sys.stderr)
+        return EXIT_CONFIG
     settings = load_settings(args.config)
     recipients = list(settings.alerts.to) if settings.alerts else ["(nobody)"]
-    con = connect(settings.warehouse)
+    con = connect(settings.warehouse, create=False)
     try:
         if args.retry_uncertain:
             print(f"{store.retry_uncertain(con)} uncertain deliveries put back in the queue")
@@ -242,16 +245,22 @@ def cmd_status(args: argparse.Namespace) -> int:
         data = status.collect(settings)
     except WarehouseError as exc:  # no warehouse yet, or its catalog cannot be reached
         print(f"newsmon status: {exc}", file=sys.stderr)
+        if args.json:  # a monitor parsing stdout still gets an object that says why
+            print(status.as_json(status.unavailable(settings, str(exc))))
         return status.EXIT_FAILING
     print(status.as_json(data) if args.json else status.render(data))
     return status.exit_status(data)
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = load_settings(args.config)
     if settings.alerts is None:
         print("newsmon digest: no [alerts] section in the config: nothing to send", file=sys.stderr)
         return EXIT_CONFIG
+    from warehouse.db import require_warehouse
+
+    require_warehouse(settings.warehouse)  # before Prefect makes its state beside a mistyped path
+    configure_prefect(settings.data_dir, verbose=args.verbose)
     from flows.alerts import digest
 
     report = digest(config=str(settings.config_path) if settings.config_path else None)

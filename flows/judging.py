@@ -202,7 +202,8 @@ def cmd_label(args: argparse.Namespace) -> int:
         )
         return 1
     bad: list[str] = []
-    con = connect(settings.warehouse)
+    # Judging a file may come before the first run (the scorer learns from it at once); a URL needs an article.
+    con = connect(settings.warehouse, create=args.label is None)
     try:
         if args.label is not None:
             try:

@@ -188,6 +188,8 @@ RANGES: dict[tuple[str, str], Range] = {
     ("alerts", "digest_hour"): Range(0, 23),
     ("smtp", "port"): Range(1, 65535),
     ("smtp", "timeout_seconds"): Range(0, low_open=True),
+    ("feedback", "port"): Range(1, 65535),
+    ("feedback", "max_age_days"): Range(1),
 }
 
 
@@ -252,8 +254,11 @@ def _feeds(raw: Any) -> tuple[FeedSpec, ...]:
 
 def _alerts(raw: Any) -> AlertSettings:
     alerts: AlertSettings = _section(AlertSettings, "alerts", raw)
-    if not alerts.to or not all("@" in address for address in alerts.to):
+    if not alerts.to:
         raise ConfigError("[alerts] to must list at least one email address")
+    for address in alerts.to:
+        if "@" not in address.strip("@"):
+            raise ConfigError(f"[alerts] to: {address!r} is not an email address (name@host)")
     if alerts.mode not in ("immediate", "digest"):
         raise ConfigError(f'[alerts] mode must be "immediate" or "digest", not {alerts.mode!r}')
     return AlertSettings(to=tuple(raw["to"]), from_=alerts.from_, mode=alerts.mode, digest_hour=alerts.digest_hour)

@@ -53,6 +53,19 @@ def collect(settings: Settings) -> dict[str, Any]:
     }
 
 
+def unavailable(settings: Settings, reason: str) -> dict[str, Any]:
+    """What `status --json` says when the warehouse cannot be read: unhealthy, and why."""
+    spec = settings.warehouse
+    return {
+        "warehouse": {"path": str(spec.directory), "catalog": spec.attach_target, "error": reason},
+        "runs": [],
+        "last_polling_run": None,
+        "healthy": False,
+        "feeds": [],
+        "alerts": None,
+    }
+
+
 def _when(value: datetime | None, now: datetime) -> str:
     if value is None:
         return "—"
@@ -96,7 +109,9 @@ def render(data: dict[str, Any], now: datetime | None = None) -> str:
             lines.append(f"      last error: {feed['last_error']}")
     alerts = data["alerts"]
     lines.append(f"alerts     {alerts['pending']} pending, {alerts['uncertain']} uncertain (see `newsmon alerts`)")
-    if data["last_polling_run"] is None:
+    if data["last_polling_run"] is None and data["runs"]:
+        lines.append("status     no run has finished polling yet (one is running, or was interrupted): exit status 1")
+    elif data["last_polling_run"] is None:
         lines.append("status     no run has polled a feed yet: exit status 1")
     elif not data["healthy"]:
         lines.append("status     every feed the last run polled failed: exit status 1")

@@ -16,6 +16,7 @@ from flows.settings import (
     SEEDS_DIR,
     AlertSettings,
     ConfigError,
+    FeedbackSettings,
     FetchSettings,
     ScheduleSettings,
     SmtpSettings,
@@ -67,6 +68,7 @@ def test_config_comes_from_the_environment_when_not_given(tmp_path: Path, monkey
         ("[[feeds]]\nurl = 'ftp://example.org/x'\n", "not an absolute http(s) URL"),
         ("[warehouse\n", "is not valid TOML"),
         ("[alerts]\nto = []\n", "[alerts] to must list at least one email address"),
+        ('[alerts]\nto = ["a@b.c", "analysts"]\n', "[alerts] to: 'analysts' is not an email address"),
         ('[alerts]\nto = ["a@b.c"]\nmode = "hourly"\n', "[alerts] mode must be"),
         ('[smtp]\nsecurity = "tls"\n', "[smtp] security must be"),
         ('[smtp]\npassword = "x"\n', "unknown key [smtp] password"),
@@ -101,6 +103,8 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) ->
         ("smtp", "port", "0", "from 1 to 65535"),
         ("smtp", "port", "70000", "from 1 to 65535"),
         ("smtp", "timeout_seconds", "0", "more than 0"),
+        ("feedback", "port", "0", "from 1 to 65535"),
+        ("feedback", "max_age_days", "0", "at least 1"),
     ],
 )
 def test_out_of_range_value_is_one_line_naming_file_key_and_range(
@@ -119,7 +123,7 @@ def test_out_of_range_value_is_one_line_naming_file_key_and_range(
 def test_every_range_checked_key_exists_with_an_allowed_default(key: str) -> None:
     section, name = key.split()
     defaults = {"fetch": FetchSettings(), "topic": TopicSettings(), "schedule": ScheduleSettings()}
-    defaults |= {"alerts": AlertSettings(), "smtp": SmtpSettings()}
+    defaults |= {"alerts": AlertSettings(), "smtp": SmtpSettings(), "feedback": FeedbackSettings()}
     assert RANGES[(section, name)].allows(getattr(defaults[section], name))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows.cli import main
-from tests.helpers import PAGE_IDS, run, serve_news, write_config
+from tests.helpers import PAGE_IDS, run, serve_news, warehouse_spec, write_config
 from tests.site import Site
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -71,3 +71,56 @@ def test_status_without_a_warehouse_exits_1(tmp_path: Path, capsys: pytest.Captu
     config = write_config(tmp_path, ["http://127.0.0.1:9/feed.xml"])
     assert main(["status", "--config", str(config)]) == 1
     assert "no warehouse at" in capsys.readouterr().err
+
+
+def test_status_json_without_a_warehouse_still_prints_an_object_that_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, ["http://127.0.0.1:9/feed.xml"])
+    assert main(["status", "--config", str(config), "--json"]) == 1
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["healthy"] is False and "no warehouse at" in data["warehouse"]["error"]
+    assert "no warehouse at" in captured.err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["alerts"], ["alerts", "--preview"], ["rescore"], ["index"], ["label", "https://a.example/x", "on"], ["digest"]],
+)
+def test_commands_that_need_a_warehouse_say_so_and_create_nothing_at_a_mistyped_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    if warehouse_spec(tmp_path).catalog:
+        pytest.skip("a PostgreSQL catalog is not checked for a warehouse before connecting")
+    config = write_config(tmp_path, [], '[alerts]\nto = ["a@b.c"]\n')
+    assert main([command[0], "--config", str(config), *command[1:]]) == 1
+    assert "no warehouse at" in capsys.readouterr().err
+    assert not (tmp_path / "wh").exists()
+
+
+def test_alerts_raw_without_preview_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, [])
+    assert main(["alerts", "--config", str(config), "--raw"]) == 2
+    assert "use it with --preview" in capsys.readouterr().err
+
+
+def test_status_during_a_first_run_says_no_run_has_finished_polling() -> None:
+    from datetime import UTC, datetime
+
+    from flows.status import render
+
+    started = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    run_row: dict[str, object] = {"started_at": started, "seconds": None, "run_id": "r1"}
+    run_row |= dict.fromkeys(("feeds_polled", "feeds_failed", "entries_new", "articles_stored", "pages_failed"), 0)
+    data = {
+        "warehouse": {"path": "wh", "bytes": 0, "rows": {"articles": 0, "entries": 0, "runs": 1}},
+        "runs": [run_row],
+        "last_polling_run": None,
+        "healthy": False,
+        "feeds": [],
+        "alerts": {"pending": 0, "uncertain": 0},
+    }
+    text = render(data, now=started)
+    assert "unfinished (running, or interrupted)" in text
+    assert "no run has finished polling yet (one is running, or was interrupted)" in text

@@ -175,9 +175,22 @@ def _attach_failed(spec: WarehouseSpec, exc: duckdb.Error, *, read_only: bool) -
     raise WarehouseError(f"cannot open the warehouse {spec.attach_target}: {exc}") from exc
 
 
-def connect(path: str | Path | WarehouseSpec, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (creating, upgrading and migrating if needed) the warehouse; read_only for analysts' sessions."""
+def require_warehouse(path: str | Path | WarehouseSpec) -> WarehouseSpec:
+    """The warehouse's spec, or a WarehouseError when there is none yet: for the commands that only make sense on
+    one (a mistyped path must not leave an empty warehouse behind it). A PostgreSQL catalog is not checked."""
     spec = spec_for(path)
+    if spec.is_new:
+        raise WarehouseError(f"no warehouse at {spec.directory} yet (run `newsmon run` first)")
+    return spec
+
+
+def connect(
+    path: str | Path | WarehouseSpec, *, read_only: bool = False, create: bool = True
+) -> duckdb.DuckDBPyConnection:
+    """Open (creating, upgrading and migrating if needed) the warehouse; read_only for analysts' sessions.
+
+    create=False: a WarehouseError instead of a new warehouse when there is none yet (`require_warehouse`)."""
+    spec = spec_for(path) if create else require_warehouse(path)
     con = _open(spec, read_only=read_only)
     if read_only:
         return con
