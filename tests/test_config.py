@@ -103,7 +103,7 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) ->
         ("smtp", "port", "0", "from 1 to 65535"),
         ("smtp", "port", "70000", "from 1 to 65535"),
         ("smtp", "timeout_seconds", "0", "more than 0"),
-        ("feedback", "port", "0", "from 1 to 65535"),
+        ("feedback", "port", "65536", "from 0 to 65535"),
         ("feedback", "max_age_days", "0", "at least 1"),
     ],
 )
