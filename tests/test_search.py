@@ -330,15 +330,21 @@ def test_passages_put_back_together_are_each_articles_text_as_the_migration_cuts
         assert con.execute(cut).fetchall() == by_the_pipeline
 
 
+@pytest.mark.parametrize("chunk", [None, 997], ids=["one-chunk", "many-chunks"])
 def test_compacting_the_index_sorts_it_and_changes_no_result(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, chunk: int | None
 ) -> None:
+    if chunk is not None:  # the topic warehouse's postings sorted in many ranges of term numbers
+        monkeypatch.setattr("warehouse.search.COMPACT_CHUNK_POSTINGS", chunk)
     copy_of_topic_warehouse(tmp_path_factory.mktemp("topic"), tmp_path)
     with _opened(tmp_path / "wh") as con:
         before = [search(con, query).rows for query in ("Kursk troops", "파병", "Triều Tiên")]
+        rows_before = sorted(con.execute("SELECT * FROM search_terms").fetchall())
         postings = con.execute("SELECT count(*) FROM search_terms").fetchone()
-        assert compact_index(con) == (postings[0] if postings else -1)
+        assert postings is not None and (chunk is None or postings[0] > 10 * chunk)
+        assert compact_index(con) == postings[0]
         assert [search(con, query).rows for query in ("Kursk troops", "파병", "Triều Tiên")] == before
-        terms = [row[0] for row in con.execute("SELECT term FROM search_terms").fetchall()]
-        assert terms == sorted(terms)
+        stored = con.execute("SELECT * FROM search_terms ORDER BY rowid").fetchall()
+        assert [(term, doc) for doc, term, _, _ in stored] == sorted((term, doc) for doc, term, _, _ in stored)
+        assert sorted(stored) == rows_before
         assert con.execute("SELECT through_doc FROM search_compactions").fetchall() == [(63,)]
