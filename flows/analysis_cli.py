@@ -162,7 +162,9 @@ def add_analysis_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     first.set_defaults(func=cmd_first)
 
     index = sub.add_parser("index", parents=[common], help="bring the search index up to date (runs do it too)")
-    index.add_argument("--all", action="store_true", help="check every article, not only those since the last")
+    index.add_argument(
+        "--all", action="store_true", help="check every article, not only those stored since the newest one indexed"
+    )
     index.set_defaults(func=cmd_index)
 
     export = sub.add_parser("export", parents=[common], help="write the warehouse's relations as Parquet")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
@@ -266,7 +267,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     report = digest(config=str(settings.config_path) if settings.config_path else None)
     if report is not None:
         print(report.render().strip())
-    return EXIT_OK
+    return EXIT_FAILED if report is not None and report.error else EXIT_OK  # mail that could not go out: 1
 
 
 def as_read(message: EmailMessage) -> str:
@@ -363,9 +364,20 @@ def keep_loopback_off_proxies(environ: MutableMapping[str, str] = os.environ) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # the subcommand's own usage, not the top-level list of subcommands
+        _subcommand_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
     keep_loopback_off_proxies()
     return _dispatch(args)
+
+
+def _subcommand_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    for action in parser._actions:  # argparse keeps its subparsers only there
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            chosen: argparse.ArgumentParser = action.choices[command]
+            return chosen
+    return parser
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -384,6 +396,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _dispatch_once(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
+    except BrokenPipeError:  # `newsmon alerts | head`: the reader has gone; nothing to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own exit flush fails otherwise
+        return 128 + signal.SIGPIPE
     except OSError as exc:
         print(f"newsmon: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -200,7 +200,7 @@ def cmd_label(args: argparse.Namespace) -> int:
             f"newsmon label: say whether {args.target} is on or off the topic: `newsmon label URL on|off`",
             file=sys.stderr,
         )
-        return 1
+        return 2  # a bad argument (README: exit status 2)
     bad: list[str] = []
     # Judging a file may come before the first run (the scorer learns from it at once); a URL needs an article.
     con = connect(settings.warehouse, create=args.label is None)
@@ -211,7 +211,7 @@ def cmd_label(args: argparse.Namespace) -> int:
                 label = _label(args.label)
             except (InvalidURL, LabelError) as exc:
                 print(f"newsmon label: {exc}", file=sys.stderr)
-                return 1
+                return 2  # a bad argument (README: exit status 2)
             article = store.article_for_judgment(con, url)
             if article is None:
                 print(f"newsmon label: no stored article at {url}", file=sys.stderr)

@@ -113,8 +113,9 @@ def _serve(settings: Settings, every_minutes: int | None) -> int:
     except SystemExit:  # Prefect's runner answers SIGTERM with sys.exit(0) after stopping
         _say("SIGTERM received: stopped")
         return 128 + signal.SIGTERM
-    _say("stopped")
-    return 0
+    # The runner serves until stopped: it returns only after catching the KeyboardInterrupt of a Ctrl-C.
+    _say("interrupted: stopped")
+    return 128 + signal.SIGINT
 
 
 class _CancelledOnStop(logging.Filter):

@@ -362,6 +362,11 @@ def _settings(data: dict[str, Any], config_path: Path, topic: Topic) -> Settings
     warehouse_path = warehouse.get("path", str(DEFAULT_WAREHOUSE))
     if not isinstance(warehouse_path, str) or not warehouse_path:
         raise ConfigError("[warehouse] path must be a non-empty string")
+    resolved = Path(warehouse_path).expanduser().resolve()
+    if resolved.suffix != ".duckdb" and resolved.exists() and not resolved.is_dir():
+        raise ConfigError(
+            f"[warehouse] path = {warehouse_path!r} is a file: it must name a directory (new or made by newsmon)"
+        )
     catalog, data_path = warehouse.get("catalog"), warehouse.get("data_path")
     for key, value in (("catalog", catalog), ("data_path", data_path)):
         if value is not None and (not isinstance(value, str) or not value):
@@ -372,7 +377,7 @@ def _settings(data: dict[str, Any], config_path: Path, topic: Topic) -> Settings
             "leave it out for the embedded one"
         )
     return Settings(
-        warehouse_path=Path(warehouse_path).expanduser().resolve(),
+        warehouse_path=resolved,
         feeds=_feeds(data["feeds"]) if "feeds" in data else topic.default_feeds,
         topic=topic,
         fetch=_fetch(data.get("fetch", {})),

@@ -109,8 +109,10 @@ def render(data: dict[str, Any], now: datetime | None = None) -> str:
             lines.append(f"      last error: {feed['last_error']}")
     alerts = data["alerts"]
     lines.append(f"alerts     {alerts['pending']} pending, {alerts['uncertain']} uncertain (see `newsmon alerts`)")
-    if data["last_polling_run"] is None and data["runs"]:
+    if data["last_polling_run"] is None and any(run["seconds"] is None for run in data["runs"]):
         lines.append("status     no run has finished polling yet (one is running, or was interrupted): exit status 1")
+    elif data["last_polling_run"] is None and data["runs"]:
+        lines.append("status     no run has polled a feed yet (none is configured, or none was due): exit status 1")
     elif data["last_polling_run"] is None:
         lines.append("status     no run has polled a feed yet: exit status 1")
     elif not data["healthy"]:

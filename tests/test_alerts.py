@@ -102,6 +102,9 @@ def test_smtp_server_down_sends_nothing_loses_nothing_and_the_next_run_sends_exa
     assert down.alerts is not None and down.alerts.alerts_sent == 0 and down.alerts.waiting == 2
     assert "unavailable" in (down.alerts.error or "")
     assert query(tmp_path, "SELECT count(*) FROM alert_deliveries")[0][0] == 0
+    from flows.cli import main
+
+    assert main(["digest", "--config", str(config)]) == 1  # the mail could not go out: a monitor sees it
 
     smtp.start()
     up = run(config)

@@ -239,3 +239,12 @@ def test_example_config_documents_the_defaults() -> None:
     assert example.relevance == TopicSettings()
     assert example.smtp == SmtpSettings()
     assert example.alerts == AlertSettings(to=("analyst@example.org",), from_="newsmon@example.org")
+
+
+def test_a_warehouse_path_that_is_a_file_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "feed.xml").write_text("<rss/>", encoding="utf-8")
+    config = tmp_path / "c.toml"
+    config.write_text(f'[warehouse]\npath = "{tmp_path / "feed.xml"}"\n', encoding="utf-8")
+    assert main(["run", "--config", str(config)]) == 2
+    assert "is a file: it must name a directory" in capsys.readouterr().err
+    assert not (tmp_path / "prefect").exists() and not (tmp_path / "locks").exists()

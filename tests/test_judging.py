@@ -102,6 +102,13 @@ def test_labelling_a_stored_article_by_url_records_the_text_judged(warehouse: Pa
     assert "0 judgment(s) recorded (1 already in force)" in again.stdout
 
 
+def test_a_url_without_on_or_off_or_with_another_label_is_a_usage_error(warehouse: Path) -> None:
+    missing = newsmon("label", "--config", str(warehouse), "https://example.org/a")
+    assert missing.returncode == 2 and "say whether https://example.org/a is on or off" in missing.stderr
+    maybe = newsmon("label", "--config", str(warehouse), "https://example.org/a", "maybe")
+    assert maybe.returncode == 2
+
+
 def test_labelling_an_article_that_is_not_stored_changes_nothing(warehouse: Path, tmp_path: Path) -> None:
     result = newsmon("label", "--config", str(warehouse), "https://example.org/never-stored", "on")
     assert result.returncode == 1

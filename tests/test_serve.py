@@ -111,3 +111,37 @@ def test_serve_starts_its_server_runs_at_once_then_on_schedule_logs_reports_and_
     assert not (tmp_path / "prefect" / "server.json").exists()
     assert not (tmp_path / "prefect" / "starter.json").exists() and not (tmp_path / "prefect" / "starter.sock").exists()
     assert "Traceback" not in output(), output()[-3000:]
+
+
+def test_ctrl_c_stops_serve_with_exit_130_and_leaves_no_process(site: Site, tmp_path: Path) -> None:
+    """Ctrl-C in a terminal signals the whole process group: serve, its Prefect server and a run in progress."""
+    config = write_config(tmp_path, [serve_news(site, PAGE_IDS[:2])], '[schedule]\ningest = "20s"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        served = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "serve", "--config", str(config)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output() -> str:
+        return log_path.read_text(encoding="utf-8", errors="replace")
+
+    try:
+        # After the first run's report: the runner is serving (a Ctrl-C before it starts was always 130).
+        assert _wait_for(lambda: "articles   2 stored" in output(), 240), output()[-3000:]
+        processes = _descendants(served.pid)
+        os.killpg(served.pid, signal.SIGINT)
+        returncode = served.wait(timeout=60)
+    finally:
+        if served.poll() is None:
+            os.killpg(served.pid, signal.SIGKILL)
+            served.wait()
+    assert returncode == 130, output()[-3000:]
+    assert _wait_for(lambda: not any(_alive(pid) for pid in processes), 10), "a process outlived serve"
+    assert "Traceback" not in output(), output()[-3000:]

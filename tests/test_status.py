@@ -124,3 +124,6 @@ def test_status_during_a_first_run_says_no_run_has_finished_polling() -> None:
     text = render(data, now=started)
     assert "unfinished (running, or interrupted)" in text
     assert "no run has finished polling yet (one is running, or was interrupted)" in text
+    run_row["seconds"] = 0.4  # finished, having polled nothing (`feeds = []`, or none due)
+    text = render(data, now=started)
+    assert "no run has polled a feed yet (none is configured, or none was due)" in text
