@@ -19,7 +19,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from extractors.learning import Evidence, Model, grams, prior_from_hand_weights
@@ -506,3 +506,14 @@ def _nearest_seed(profile: TopicProfile, text: str) -> tuple[str | None, float]:
         if similarity > best or best_id is None:
             best_id, best = seed_id, similarity
     return best_id, round(best, 3)
+
+
+def as_judged(result: Relevance, label: str | None, who: str | None = None) -> Relevance:
+    """`result` for an article the analyst judged: the judgment (`on`/`off`) decides its side, and its why says
+    so before the model's own reasons; the score stays the model's. No label: `result` unchanged."""
+    if label is None:
+        return result
+    by = f" by {who}" if who else ""
+    return replace(
+        result, is_relevant=label == "on", why=f"judged {label} the topic{by}; the model alone: {result.why}"
+    )

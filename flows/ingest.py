@@ -23,7 +23,7 @@ from prefect.utilities.annotations import quote
 
 from extractors.feeds import FeedParseError, parse_feed
 from extractors.polling import next_poll_at
-from extractors.relevance import PREFILTER_THRESHOLD, TopicProfile, score
+from extractors.relevance import PREFILTER_THRESHOLD, TopicProfile, as_judged, score
 from extractors.urls import host_of
 from flows import interrupt, judging
 from flows.alerts import send_alerts
@@ -33,7 +33,7 @@ from flows.report import Progress, RunReport
 from flows.serve import cancel_missed_slots
 from flows.settings import FetchSettings, Settings, load_settings
 from flows.workers import extract_many, extraction_pool, start_server, worker_count
-from warehouse import search, store
+from warehouse import judgments, search, store
 from warehouse.db import connect, maintain
 from warehouse.store import FeedOutcome, FeedState, NewArticle, PageFailure, PageTask
 
@@ -388,7 +388,13 @@ def _store_batch(
 def score_articles(con: duckdb.DuckDBPyConnection, profile: TopicProfile, *, all_rows: bool = False) -> int:
     """Score the articles that have no score yet (seeds, rows from before scoring existed); all with all_rows."""
     rows = store.articles_to_score(con, all_rows=all_rows)
-    store.set_scores(con, _now(), [(url, score(profile, title, text)) for url, title, text in rows])
+    judged = {j.what: j for j in judgments.latest_judgments(con)} if rows else {}
+    results = []
+    for url, title, text in rows:
+        judgment = judged.get(url)  # an article the analyst judged stays on the side they put it
+        result = score(profile, title, text)
+        results.append((url, as_judged(result, judgment.label, judgment.who) if judgment else result))
+    store.set_scores(con, _now(), results)
     return len(rows)
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from extractors.learning import Model, Sample, fit, from_json
-from extractors.relevance import Reading, TopicProfile, hand_prior, profile_for, read, score
+from extractors.relevance import Reading, TopicProfile, as_judged, hand_prior, profile_for, read, score
 from extractors.urls import InvalidURL, canonicalize
 from flows.settings import SEEDS_DIR, Settings, load_settings
 from warehouse import judgments as store
@@ -248,10 +248,13 @@ def _report(settings: Settings, con: duckdb.DuckDBPyConnection, new: Sequence[Ju
         )
     else:
         lines.append("too few judgments or sites to cross-validate yet (4 judgments from 2 sites at least)")
+    # What a rescore would change, against what is stored now (not against the model before: the stored
+    # scores may come from an older one); a judged article takes its judgment's side.
+    judged = {j.what: j.label for j in after}
     moved = on = 0
-    for _, title, text in store.articles_texts(con):
-        was = score(before_profile, title, text).is_relevant
-        will = score(after_profile, title, text).is_relevant
+    for url, title, text, stored in store.articles_texts(con):
+        will = as_judged(score(after_profile, title, text), judged.get(url)).is_relevant
+        was = bool(stored)
         moved += was != will
         on += will and not was
     lines.append(

@@ -6,6 +6,7 @@ The warehouse is a real one, filled by a real pipeline run over pages served on 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -100,6 +101,26 @@ def test_labelling_a_stored_article_by_url_records_the_text_judged(warehouse: Pa
     assert title == PAGES["flights"][0] and "first in decades" in text
     again = newsmon("label", "--config", str(warehouse), url, "off")
     assert "0 judgment(s) recorded (1 already in force)" in again.stdout
+
+
+def test_an_article_judged_off_is_off_after_a_rescore_and_the_preview_counts_from_what_is_stored(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    url = _url(tmp_path, "treaty")
+    assert query(tmp_path, "SELECT is_relevant FROM articles WHERE url = ?", [url]) == [(True,)]
+    judged = newsmon("label", "--config", str(warehouse), url, "off", "--who", "analyst")
+    assert judged.returncode == 0, judged.stderr
+    moved = re.search(r"a rescore would move (\d+) stored article\(s\): 0 onto the topic, (\d+) off it", judged.stdout)
+    assert moved and moved.group(1) == moved.group(2) and int(moved.group(1)) >= 1, judged.stdout
+    rescored = newsmon("rescore", "--config", str(warehouse))
+    assert rescored.returncode == 0, rescored.stderr
+    sql = "SELECT is_relevant, relevance_why, relevance FROM articles WHERE url = ?"
+    ((is_relevant, why, _),) = query(tmp_path, sql, [url])
+    assert is_relevant is False and why.startswith("judged off the topic by analyst; the model alone: ")
+    relevant = query(tmp_path, "SELECT count(*) FILTER (is_relevant) FROM articles")[0][0]
+    assert f"{relevant} relevant (before: {relevant + int(moved.group(1))})" in rescored.stdout
+    again = newsmon("label", "--config", str(warehouse), url, "off")
+    assert "a rescore would move 0 stored article(s)" in again.stdout
 
 
 def test_a_url_without_on_or_off_or_with_another_label_is_a_usage_error(warehouse: Path) -> None:

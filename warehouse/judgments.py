@@ -74,9 +74,9 @@ def article_for_judgment(con: duckdb.DuckDBPyConnection, url: str) -> tuple[str 
     return (row[0], row[1] or "") if row else None
 
 
-def articles_texts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None, str]]:
-    """(url, title, text) of every stored article: what a rescore would read."""
-    return con.execute("SELECT url, title, coalesce(text, '') FROM articles ORDER BY url").fetchall()
+def articles_texts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None, str, bool | None]]:
+    """(url, title, text, is_relevant as stored) of every stored article: what a rescore would read."""
+    return con.execute("SELECT url, title, coalesce(text, ''), is_relevant FROM articles ORDER BY url").fetchall()
 
 
 def token_used(con: duckdb.DuckDBPyConnection, nonce: str) -> bool:
