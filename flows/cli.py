@@ -104,7 +104,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         except Busy as busy:
             print(f"newsmon: {busy}; not starting (--no-wait)", file=sys.stderr)
             return EXIT_BUSY
-        with prefect_api(Path(os.environ["PREFECT_HOME"]).expanduser()) as api:
+        home = Path(os.environ["PREFECT_HOME"]).expanduser()
+        fresh = not (home / "prefect.db").exists()  # Prefect's default database, made by the server's first start
+        with prefect_api(home) as api:
+            if api.server is not None and fresh and not args.quiet:
+                print(f"newsmon: Prefect's first start in {home} creates its database (10-30 s)", file=sys.stderr)
             from flows.ingest import run_once  # Prefect's imports take seconds: the local server starts meanwhile
 
             if api.server is not None:

@@ -58,6 +58,19 @@ def slow_site_config(site: Site, tmp_path: Path) -> Path:
     return config
 
 
+def test_a_first_run_says_that_prefect_sets_up_its_database_and_a_second_does_not(
+    tmp_path: Path, prefect_home: Path
+) -> None:
+    """First in the module: it migrates the module's PREFECT_HOME, which the tests below then reuse."""
+    config = tmp_path / "newsmon.toml"  # no feeds at all (not the topic's default ones: never a public address)
+    config.write_text(f'feeds = []\n[warehouse]\npath = "{tmp_path / "wh"}"\n', encoding="utf-8")
+    first, second = tmp_path / "first.txt", tmp_path / "second.txt"
+    for log in (first, second):
+        assert newsmon(config, prefect_home, log, "--force").wait(timeout=240) == 0, log.read_text(errors="replace")
+    assert f"newsmon: Prefect's first start in {prefect_home} creates its database" in first.read_text()
+    assert "creates its database" not in second.read_text()
+
+
 @pytest.mark.parametrize(
     ("name", "signum", "to_group", "status"),
     [("ctrl-c", signal.SIGINT, True, 130), ("sigterm", signal.SIGTERM, False, 143)],
