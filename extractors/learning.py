@@ -9,7 +9,8 @@ headline weigh alike.
 
 `fit` learns the weights by L2-regularised logistic regression *centred on a prior model*: the weights shipped
 in seeds/ (learned from the shared labelled sample) or, for a topic with none, the hand weights of the
-transparent score. A few judgments thus move the model a little from what it knew; many move it far. Fitting
+transparent score. A few judgments thus move the model a little from what it knew; many move it far. The bias
+and dense weights are held to the prior as firmly as the prior's own data fixed them (`Model.precision`). Fitting
 needs scipy; scoring is plain Python over a dict, so that a worker process never imports scipy.
 
 Pure: values in, values out; the caller reads and writes the parameters (`to_json`, `from_json`).
@@ -23,7 +24,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # The score's evidence, in this order (extractors/relevance.py computes it).
 DENSE = (
@@ -59,6 +60,10 @@ class Model:
     judgments: int = 0  # how many of the analyst's judgments it was fitted on (beyond its prior)
     basis: str = ""  # what it was learned from, in words
     version: str = ""  # a digest of the parameters, part of a profile's version
+    # How firmly the data behind it fixes the bias and each dense weight (the diagonal of the fit's Hessian: a
+    # Laplace approximation of what it learned); a later fit from this model is held to it with this strength.
+    # Empty: DENSE_L2 (the hand weights, which no data fixed).
+    precision: tuple[float, ...] = ()
 
     def logit(self, evidence: Evidence) -> float:
         value = self.bias + sum(w * x for w, x in zip(self.dense, evidence.dense, strict=True))
@@ -111,7 +116,7 @@ def prior_from_hand_weights(weights: Sequence[float], threshold: float, steepnes
 
 def _versioned(model: Model) -> Model:
     digest = hashlib.sha256(to_json(model).encode()).hexdigest()[:12]
-    return Model(model.bias, model.dense, model.grams, model.judgments, model.basis, digest)
+    return Model(model.bias, model.dense, model.grams, model.judgments, model.basis, digest, model.precision)
 
 
 def to_json(model: Model) -> str:
@@ -123,6 +128,8 @@ def to_json(model: Model) -> str:
         "dense": {name: round(w, 4) for name, w in zip(DENSE, model.dense, strict=True)},
         "grams": {g: round(w, 4) for g, w in sorted(model.grams.items())},
     }
+    if model.precision:
+        data["precision"] = {name: round(h, 4) for name, h in zip(("bias", *DENSE), model.precision, strict=True)}
     return json.dumps(data, ensure_ascii=False, indent=0, sort_keys=False) + "\n"
 
 
@@ -138,6 +145,7 @@ def from_json(text: str) -> Model:
         {str(g): float(w) for g, w in data.get("grams", {}).items()},
         int(data.get("judgments", 0)),
         str(data.get("basis", "")),
+        precision=tuple(float(data["precision"][name]) for name in ("bias", *DENSE)) if "precision" in data else (),
     )
     return _versioned(model)
 
@@ -201,6 +209,8 @@ def fit(
     y = np.array([1.0 if s.on_topic else -1.0 for s in samples])
     s_weight = np.array([s.weight * (on_weight if s.on_topic else 1.0) for s in samples])
     centre_d = np.array(prior.dense)
+    # The pull towards the prior, bias first: what the prior's own data fixed (its precision), else dense_l2.
+    pull = np.array(prior.precision) if prior.precision else np.full(1 + len(DENSE), dense_l2)
     centre_g = np.array([prior.grams.get(g, 0.0) for g in vocabulary])
     n_dense = len(DENSE)
 
@@ -210,10 +220,10 @@ def fit(
         margin = y * z
         value = float(np.sum(s_weight * np.logaddexp(0.0, -margin)))
         residual = -y * s_weight * np.exp(-np.logaddexp(0.0, margin))  # -y·w·sigmoid(-margin)
-        value += 0.5 * dense_l2 * (float(np.sum((wd - centre_d) ** 2)) + (b - prior.bias) ** 2)
+        value += 0.5 * (float(np.sum(pull[1:] * (wd - centre_d) ** 2)) + pull[0] * (b - prior.bias) ** 2)
         value += 0.5 * gram_l2 * float(np.sum((wg - centre_g) ** 2))
-        grad_b = residual.sum() + dense_l2 * (b - prior.bias)
-        grad_d = d.T @ residual + dense_l2 * (wd - centre_d)
+        grad_b = residual.sum() + pull[0] * (b - prior.bias)
+        grad_d = d.T @ residual + pull[1:] * (wd - centre_d)
         grad_g = x.T @ residual + gram_l2 * (wg - centre_g)
         grad = np.concatenate([[grad_b], grad_d, grad_g])
         return value, grad
@@ -225,4 +235,12 @@ def fit(
     if len(weights) > MAX_GRAMS:
         weights = dict(sorted(weights.items(), key=lambda item: abs(item[1]), reverse=True)[:MAX_GRAMS])
     dense = tuple(float(w) for w in theta[1 : 1 + n_dense])
-    return _versioned(Model(float(theta[0]), dense, weights, prior.judgments + judgments, basis or prior.basis))
+    # The posterior's precision of the bias and dense weights (diagonal): the prior's pull plus the samples'
+    # curvature at the optimum, sum of w·p·(1-p)·x².
+    z = theta[0] + d @ theta[1 : 1 + n_dense] + x @ theta[1 + n_dense :]
+    p = 1.0 / (1.0 + np.exp(-z))
+    curvature = s_weight * p * (1.0 - p)
+    features = np.hstack([np.ones((len(samples), 1)), d])
+    precision = tuple(float(h) for h in pull + curvature @ (features**2))
+    model = Model(float(theta[0]), dense, weights, prior.judgments + judgments, basis or prior.basis)
+    return _versioned(replace(model, precision=precision))
