@@ -28,14 +28,19 @@ class AlertError(Exception):
 @dataclass
 class AlertReport:
     messages_sent: int = 0
-    alerts_sent: int = 0
+    alerts_sent: int = 0  # deliveries: a story sent to two recipients counts twice
+    stories_sent: set[str] = field(default_factory=set)  # the stories (URLs) of those deliveries
     waiting: int = 0  # alerts not yet delivered to every recipient after this attempt
     uncertain: int = 0  # deliveries left 'sending' by a killed process
     error: str | None = None
     recipients: list[str] = field(default_factory=list)
 
     def render(self) -> str:
-        line = f"  alerts     {self.alerts_sent} sent in {self.messages_sent} message(s), {self.waiting} waiting"
+        # In stories, as `waiting` counts them; the deliveries too when a story went to several recipients.
+        sent = f"{len(self.stories_sent)} stories sent in {self.messages_sent} message(s)"
+        if self.alerts_sent != len(self.stories_sent):
+            sent += f" ({self.alerts_sent} deliveries)"
+        line = f"  alerts     {sent}, {self.waiting} waiting"
         if self.uncertain:
             line += f", {self.uncertain} uncertain (a run was killed while sending; see `newsmon alerts`)"
         if self.error:
@@ -116,6 +121,7 @@ def send_pending(
                     store.finish_delivery(con, digest.message_id, datetime.now(UTC))
                     report.messages_sent += 1
                     report.alerts_sent += len(stories)
+                    report.stories_sent.update(s.url for s in stories)
     overview = store.alert_overview(con, alerts.to)
     report.waiting, report.uncertain = overview["waiting"], overview["uncertain"]
     return report

@@ -110,6 +110,7 @@ def test_smtp_server_down_sends_nothing_loses_nothing_and_the_next_run_sends_exa
     up = run(config)
 
     assert up.alerts is not None and up.alerts.alerts_sent == 4 and up.alerts.waiting == 0
+    assert "2 stories sent in 2 message(s) (4 deliveries), 0 waiting" in up.render()  # in stories, as waiting
     assert len(smtp.inbox.received) == 2
     assert all("2 new stories" in r.message["Subject"] for r in smtp.inbox.received)
 
