@@ -500,7 +500,8 @@ def _ingest(settings: Settings, force: bool, progress: Progress) -> RunReport:
             report.alerts_waiting = store.alerts_waiting(con, [])
         maintain(con)
         report.finished_at = _now()
-        store.finish_run(con, run_id, report.finished_at, report.counts())
+        mail_error = report.alerts.error if report.alerts is not None else None
+        store.finish_run(con, run_id, report.finished_at, report.counts(), mail_error)
         report.retry_in = store.retry_window(con, report.finished_at)
     finally:
         con.close()

@@ -30,6 +30,7 @@ def collect(settings: Settings) -> dict[str, Any]:
         feeds = status.feed_health(con, [f.url for f in settings.feeds])
         overview = store.alert_overview(con, recipients)
         counts = status.table_counts(con)
+        mail_error = status.last_mail_error(con)
     finally:
         con.close()
     size = sum(p.stat().st_size for p in spec.directory.rglob("*") if p.is_file())
@@ -49,7 +50,12 @@ def collect(settings: Settings) -> dict[str, Any]:
         "last_polling_run": polling.run_id if polling else None,
         "healthy": polling is not None and not polling.all_feeds_failed,
         "feeds": [{**asdict(feed), "last_success_at": feed.last_success_at} for feed in feeds],
-        "alerts": {"pending": overview["waiting"], "uncertain": overview["uncertain"], "recipients": recipients},
+        "alerts": {
+            "pending": overview["waiting"],
+            "uncertain": overview["uncertain"],
+            "recipients": recipients,
+            "last_mail_error": mail_error[1] if mail_error else None,
+        },
     }
 
 
@@ -109,6 +115,8 @@ def render(data: dict[str, Any], now: datetime | None = None) -> str:
             lines.append(f"      last error: {feed['last_error']}")
     alerts = data["alerts"]
     lines.append(f"alerts     {alerts['pending']} pending, {alerts['uncertain']} uncertain (see `newsmon alerts`)")
+    if alerts.get("last_mail_error"):
+        lines.append(f"           the last run could not send its mail: {alerts['last_mail_error']}")
     if data["last_polling_run"] is None and any(run["seconds"] is None for run in data["runs"]):
         lines.append("status     no run has finished polling yet (one is running, or was interrupted): exit status 1")
     elif data["last_polling_run"] is None and data["runs"]:

@@ -90,7 +90,7 @@ def test_two_runs_that_find_the_same_stories_send_them_once(
 
 
 def test_smtp_server_down_sends_nothing_loses_nothing_and_the_next_run_sends_exactly_the_missed(
-    site: Site, smtp: SmtpServer, tmp_path: Path
+    site: Site, smtp: SmtpServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     feed = serve_stories(site, ON_TOPIC[:2])
     config = write_config(tmp_path, [feed])
@@ -105,6 +105,8 @@ def test_smtp_server_down_sends_nothing_loses_nothing_and_the_next_run_sends_exa
     from flows.cli import main
 
     assert main(["digest", "--config", str(config)]) == 1  # the mail could not go out: a monitor sees it
+    assert main(["status", "--config", str(config)]) == 0  # the feeds work (status's exit is theirs)...
+    assert "the last run could not send its mail: SMTP server" in capsys.readouterr().out  # ...but it says so
 
     smtp.start()
     up = run(config)

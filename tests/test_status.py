@@ -37,7 +37,7 @@ def test_status_shows_runs_feed_health_alerts_and_size_and_exits_0_while_a_feed_
     assert missing["last_success_at"] is None and missing["next_check_at"]
     working = feeds[site.url("/feed.xml")]
     assert working["consecutive_errors"] == 0 and working["last_success_at"] and working["last_new_entry_at"]
-    assert data["alerts"] == {"pending": 0, "uncertain": 0, "recipients": []}
+    assert data["alerts"] == {"pending": 0, "uncertain": 0, "recipients": [], "last_mail_error": None}
     # The run's id is its Prefect flow run's: the run can be found in Prefect's UI by it.
     with get_client(sync_client=True) as client:
         assert client.read_flow_run(uuid.UUID(last["prefect_flow_run_id"])).flow_id is not None

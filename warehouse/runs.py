@@ -29,16 +29,22 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, *, for
     )
 
 
-def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, counts: dict[str, int]) -> None:
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    now: datetime,
+    counts: dict[str, int],
+    mail_error: str | None = None,
+) -> None:
     unknown = set(counts) - set(RUN_COUNTS)
     if unknown:
         raise ValueError(f"unknown run counts: {sorted(unknown)}")
-    sets = ", ".join(f"{name} = ?" for name in counts)
+    sets = "".join(f", {name} = ?" for name in counts)
     in_transaction(
         con,
         lambda c: c.execute(
-            f"UPDATE runs SET finished_at = ?{', ' if sets else ''}{sets} WHERE run_id = ?",
-            [now, *counts.values(), run_id],
+            f"UPDATE runs SET finished_at = ?, mail_error = ?{sets} WHERE run_id = ?",
+            [now, mail_error, *counts.values(), run_id],
         ),
         keyed=False,
     )

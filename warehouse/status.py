@@ -71,6 +71,17 @@ def last_polling_run(con: duckdb.DuckDBPyConnection) -> RunRow | None:
     return RunRow(*row) if row else None
 
 
+def last_mail_error(con: duckdb.DuckDBPyConnection) -> tuple[datetime, str] | None:
+    """(when, why) the latest finished run could not send its alert mail; None when it could, or had none."""
+    try:
+        row = con.execute(
+            "SELECT started_at, mail_error FROM runs WHERE finished_at IS NOT NULL ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+    except duckdb.BinderException:  # a warehouse no run of this release has migrated yet (status only reads)
+        return None
+    return (row[0], row[1]) if row and row[1] else None
+
+
 def feed_health(con: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> list[FeedRow]:
     """The configured feeds' state, worst first (most consecutive errors), then by URL."""
     if not urls:
