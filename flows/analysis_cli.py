@@ -56,14 +56,17 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from warehouse.search import search
+    from warehouse.search import search, stored_languages
 
     con = _open(args)
     try:
         result = search(con, args.query, language=args.lang, since=args.since, limit=args.limit)
+        languages = stored_languages(con) if args.lang and not result.rows else []
     finally:
         con.close()
-    if not result.rows:
+    if not result.rows and args.lang and args.lang not in languages:
+        print(f"no article in language {args.lang!r}: the index holds {', '.join(languages) or 'none yet'}")
+    elif not result.rows:
         print(f"no article matches {args.query!r}")
     for row in result.rows:
         item = dict(zip(result.columns, row, strict=True))

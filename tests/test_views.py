@@ -94,6 +94,8 @@ def test_the_analysts_commands(
     assert out.startswith("  1. ") and out.count("\n     http") == 3 and "파병" in out and " · ko · " in out
     assert main(["search", "Kursk", "--since", "2025-01-01", "--config", config]) == 0
     assert "2024-" not in capsys.readouterr().out
+    assert main(["search", "Kursk", "--lang", "kr", "--config", config]) == 0  # Korean is "ko"
+    assert capsys.readouterr().out == "no article in language 'kr': the index holds de, en, ko, vi\n"
     assert main(["trends", "Kursk", "파병", "--config", config]) == 0
     assert "2025-12-27  파병" in capsys.readouterr().out
     assert main(["first", "Kursk", "--config", config]) == 0

@@ -259,6 +259,12 @@ def compact_index(con: duckdb.DuckDBPyConnection) -> int:
     return in_transaction(con, work)
 
 
+def stored_languages(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The languages of the indexed articles (ISO codes), sorted: what `search --lang` can filter on."""
+    rows = con.execute("SELECT DISTINCT language FROM search_docs WHERE language IS NOT NULL ORDER BY 1").fetchall()
+    return [str(row[0]) for row in rows]
+
+
 @dataclass(frozen=True)
 class Result:
     columns: list[str]
