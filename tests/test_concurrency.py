@@ -47,7 +47,9 @@ def test_an_analyst_session_and_a_run_never_disturb_each_other(site: Site, tmp_p
 
     feed = serve_news(site)
     for page_id in PAGE_IDS:
-        site.routes[f"/news/{page_id}"].delay = 0.4  # a run of several batches
+        # A run of several batches, each about a second after the last: a reader sampling every 0.1 s (slower
+        # under load) sees them arrive one by one. At 0.4 s a loaded CI once saw only the first and the last.
+        site.routes[f"/news/{page_id}"].delay = 1.0
     config = write_config(tmp_path, [feed], "batch_size = 2\n")
     env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
     cli = [sys.executable, "-m", "flows.cli", "run", "--config", str(config), "-q"]
