@@ -160,7 +160,8 @@ class Sample:
 # Regularisation, chosen by cross-validation grouped by feed site and outlet on ../shared/data/topic (the
 # figures of bench/relevance.py; the values tried are in docs/relevance.md): the dense weights are few and
 # transfer across outlets, so they may move more; n-gram weights are many and overfit, so they are held nearer
-# their prior.
+# their prior. DENSE_L2 holds the bias and dense weights only to a prior without a precision (the hand
+# weights); from a fitted model (the shipped one) they are held by its precision (Model.precision).
 DENSE_L2 = 0.3
 GRAM_L2 = 1.0
 # An on-topic judgment weighs this much more than an off-topic one: the analyst would rather read one story
