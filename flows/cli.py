@@ -132,6 +132,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Served runs log to Prefect's API at INFO: each run's report is then in the UI, beside its flow run, and on
     # this terminal (the runner streams the flow runs' output).
     configure_prefect(settings.data_dir, verbose=True, to_api=True)
+    from flows.server import discover
+
+    home = Path(os.environ["PREFECT_HOME"]).expanduser()
+    if not os.environ.get("PREFECT_API_URL") and (running := discover(home)):
+        # A second serve of the same data directory would start a second Prefect server on the same database
+        # and a second scheduler of the same deployments.
+        print(f"newsmon serve: another serve runs for {home} (Prefect API {running}); not starting", file=sys.stderr)
+        return EXIT_BUSY
     from flows.serve import serve
 
     return serve(settings, args.every)

@@ -21,11 +21,9 @@ from typing import Any
 from uuid import UUID
 
 from flows import interrupt
-from flows.server import LocalServer, discover
+from flows.server import LocalServer
 from flows.settings import Settings
 from flows.warm import Starter
-
-EXIT_BUSY = 75  # as `newsmon run --no-wait` when another ingest runs
 
 INGEST, DIGEST = "newsmon-ingest", "newsmon-digest"
 
@@ -37,11 +35,6 @@ def _say(text: str) -> None:
 def serve(settings: Settings, every_minutes: int | None) -> int:
     home = Path(os.environ["PREFECT_HOME"]).expanduser()
     server: LocalServer | None = None
-    if not os.environ.get("PREFECT_API_URL") and (running := discover(home)):
-        # A second serve of the same data directory would start a second Prefect server on the same database
-        # and a second scheduler of the same deployments.
-        print(f"newsmon serve: another serve runs for {home} (Prefect API {running}); not starting", file=sys.stderr)
-        return EXIT_BUSY
     if not os.environ.get("PREFECT_API_URL"):
         server = LocalServer(home, full=True).start()
         interrupt.on_exit(server.stop)

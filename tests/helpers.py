@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,29 @@ def warehouse_spec(tmp_path: Path) -> WarehouseSpec:
     """The warehouse that write_config(tmp_path, ...) configures."""
     catalog = os.environ.get(CATALOG_ENV)
     return WarehouseSpec(tmp_path / "wh", catalog, str(tmp_path / "wh" / "data") if catalog else None)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_serve(config: Path, log: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[bytes]:
+    """`newsmon serve --config config [extra]` in a process group of its own, its output (both streams) in
+    `log`."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "serve", "--config", str(config), *extra],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def without_prefect_settings() -> dict[str, str]:
+    """The environment with no PREFECT_* variable: serve then starts and stops a Prefect server of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    return env | {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 
 
 def write_config(tmp_path: Path, feeds: list[str], extra: str = "") -> Path:

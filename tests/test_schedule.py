@@ -19,7 +19,7 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.responses import DeploymentResponse
 from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
 
-from tests.helpers import PAGE_IDS, query, serve_news, write_config
+from tests.helpers import PAGE_IDS, query, serve_news, start_serve, write_config
 from tests.site import Site
 from tests.smtp import free_port
 from warehouse.db import WarehouseError
@@ -101,15 +101,7 @@ def test_serve_registers_schedules_and_a_scheduled_deployment_ingests(
         encoding="utf-8",
     )
     env = {**os.environ, "PREFECT_API_URL": prefect_api, "PREFECT_HOME": str(tmp_path / "client-home")}
-    log = (tmp_path / "serve.log").open("wb")
-    served = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "serve", "--config", str(config)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    served = start_serve(config, tmp_path / "serve.log", env)
     with _client(prefect_api) as client:
         try:
             deployments = _wait(lambda: (d := _deployments(client)) and len(d) == 2 and d, 120, "the deployments")
@@ -130,7 +122,6 @@ def test_serve_registers_schedules_and_a_scheduled_deployment_ingests(
             assert outcome == "COMPLETED", served_output[-4000:]
         finally:
             _stop(served)
-            log.close()
     assert query(tmp_path, "SELECT count(*) FROM articles WHERE NOT is_seed")[0][0] == 2
 
 
@@ -139,15 +130,7 @@ def test_slots_missed_while_the_machine_slept_run_once(prefect_api: str, site: S
 
     config = write_config(tmp_path, [serve_news(site, PAGE_IDS[:1])])
     env = {**os.environ, "PREFECT_API_URL": prefect_api, "PREFECT_HOME": str(tmp_path / "client-home")}
-    log = (tmp_path / "serve.log").open("wb")
-    served = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "serve", "--config", str(config), "--every", "600"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    served = start_serve(config, tmp_path / "serve.log", env, "--every", "600")
     with _client(prefect_api) as client:
         try:
             ingest = _wait(lambda: _deployments(client).get("newsmon-ingest"), 120, "the deployment")
@@ -168,7 +151,6 @@ def test_slots_missed_while_the_machine_slept_run_once(prefect_api: str, site: S
             outcomes = _wait(final_states, 240, "the missed runs")
         finally:
             _stop(served)
-            log.close()
     # One run covers the missed slots: the oldest one (the runner takes it first), or serve's own first run when
     # it started after they were made; the others are cancelled, never run.
     assert outcomes.count("COMPLETED") <= 1 and outcomes.count("CANCELLED") >= 2, outcomes

@@ -6,15 +6,13 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from flows.warm import find
-from tests.helpers import PAGE_IDS, serve_news, write_config
+from tests.helpers import PAGE_IDS, serve_news, start_serve, without_prefect_settings, write_config
 from tests.site import Site
 from tests.test_kill import _alive, _descendants, _wait_for
 from warehouse.db import connect
@@ -44,18 +42,8 @@ def test_serve_starts_its_server_runs_at_once_then_on_schedule_logs_reports_and_
     )
 
     config = write_config(tmp_path, [serve_news(site, PAGE_IDS[:2])], '[schedule]\ningest = "20s"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env |= {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        served = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "serve", "--config", str(config)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    served = start_serve(config, log_path, without_prefect_settings())
 
     def output() -> str:
         return log_path.read_text(encoding="utf-8", errors="replace")
@@ -116,18 +104,8 @@ def test_serve_starts_its_server_runs_at_once_then_on_schedule_logs_reports_and_
 def test_ctrl_c_stops_serve_with_exit_130_and_leaves_no_process(site: Site, tmp_path: Path) -> None:
     """Ctrl-C in a terminal signals the whole process group: serve, its Prefect server and a run in progress."""
     config = write_config(tmp_path, [serve_news(site, PAGE_IDS[:2])], '[schedule]\ningest = "20s"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env |= {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        served = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "serve", "--config", str(config)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    served = start_serve(config, log_path, without_prefect_settings())
 
     def output() -> str:
         return log_path.read_text(encoding="utf-8", errors="replace")
