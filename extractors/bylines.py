@@ -4,6 +4,7 @@ line, and the name cleaned of the role and address that bylines add."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
@@ -47,21 +48,32 @@ _DISCARD_CLASSES = (
     "meta-date",
     "meta-reviewer",
 )
+
+
+def _contains_any(parts: tuple[str, ...]) -> Callable[[str], bool]:
+    """A test of whether a value contains any of `parts` (XPath's contains(), or-ed): one regular expression,
+    searched in C, instead of a substring test per part (a third of the search's time on the scrapinghub pages)."""
+    search = re.compile("|".join(map(re.escape, parts))).search
+    return lambda value: search(value) is not None
+
+
 _TIME_OR_FIGURE = XPath("//time|//figure")
+_author_name_class = _contains_any(_AUTHOR_NAME_CLASSES)
+_byline_id = _contains_any(_BYLINE_IDS)
+_byline_class = _contains_any(_BYLINE_CLASSES)
+_author_id = _contains_any(("author", "Author"))
+_last_class = _contains_any(_LAST_CLASSES)
+_discard_id = _contains_any(_DISCARD_IDS)
+_discard_class = _contains_any(_DISCARD_CLASSES)
 
 
-def _has(value: str, parts: tuple[str, ...]) -> bool:
-    return any(part in value for part in parts)
-
-
-def _named_author(tree: HtmlElement) -> list[HtmlElement]:
+def _named_author(tree: HtmlElement) -> Iterator[HtmlElement]:
     """AUTHOR_XPATHS[0]: rel/id/class "author", itemprop "author name", an author-name class, …, and <author>.
     (`rel='me'` there, without @, compares a child element <rel>: kept as written.)"""
     rel_me = {rel.getparent() for rel in tree.iter("rel") if rel.text_content() == "me"}
-    found = []
     for element in tree.iter(*_BYLINE_TAGS[0], "author"):
         if element.tag == "author":
-            found.append(element)
+            yield element
             continue
         get = element.get
         cls = get("class") or ""
@@ -72,31 +84,27 @@ def _named_author(tree: HtmlElement) -> list[HtmlElement]:
             or get("itemprop") == "author name"
             or element in rel_me
             or get("data-testid") in ("AuthorCard", "AuthorURL")
-            or _has(cls, _AUTHOR_NAME_CLASSES)
+            or _author_name_class(cls)
         ):
-            found.append(element)
-    return found
+            yield element
 
 
-def _byline_classes(tree: HtmlElement) -> list[HtmlElement]:
+def _byline_classes(tree: HtmlElement) -> Iterator[HtmlElement]:
     """AUTHOR_XPATHS[1]: class byline/username/…, itemprop or id or class naming the author."""
-    found = []
     for element in tree.iter(*_BYLINE_TAGS[1]):
         get = element.get
         cls = get("class") or ""
         if (
             cls in ("byline", "username", "byl", "BBL")
             or "author" in (get("itemprop") or "")
-            or _has(get("id") or "", _BYLINE_IDS)
-            or _has(cls, _BYLINE_CLASSES)
+            or _byline_id(get("id") or "")
+            or _byline_class(cls)
         ):
-            found.append(element)
-    return found
+            yield element
 
 
-def _any_author_mark(tree: HtmlElement) -> list[HtmlElement]:
+def _any_author_mark(tree: HtmlElement) -> Iterator[HtmlElement]:
     """AUTHOR_XPATHS[2]: any element whose data-component, itemprop, id or class names an author or byline."""
-    found = []
     for element in tree.iter():
         if not isinstance(element.tag, str):  # comments and processing instructions
             continue
@@ -104,11 +112,10 @@ def _any_author_mark(tree: HtmlElement) -> list[HtmlElement]:
         if (
             "Byline" in (get("data-component") or "")
             or "author" in (get("itemprop") or "")
-            or _has(get("id") or "", ("author", "Author"))
-            or _has(get("class") or "", _LAST_CLASSES)
+            or _author_id(get("id") or "")
+            or _last_class(get("class") or "")
         ):
-            found.append(element)
-    return found
+            yield element
 
 
 BYLINE_FINDERS = (_named_author, _byline_classes, _any_author_mark)
@@ -126,9 +133,9 @@ def _discarded(tree: HtmlElement) -> list[HtmlElement]:
             ident == "comments"
             or cls in ("comments", "title", "date")
             or ident.startswith("comments")
-            or _has(ident, _DISCARD_IDS)
+            or _discard_id(ident)
             or cls.startswith(("Comments", "comments"))
-            or _has(cls, _DISCARD_CLASSES)
+            or _discard_class(cls)
             or "Figure" in (get("data-component") or "")
         ):
             found.append(element)

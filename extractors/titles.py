@@ -11,6 +11,7 @@ import html
 import re
 from collections import Counter
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 _WORD = re.compile(r"\w+")
@@ -26,7 +27,7 @@ MIN_HEADLINE_WORDS = 3
 MIN_HEADLINE_CHARS = 12
 MAX_HEADLINE_CHARS = 300
 _OUTSIDE = "ancestor::nav or ancestor::footer or ancestor::aside or ancestor::*[@role='navigation']"
-_H1 = f".//h1[not({_OUTSIDE})]"
+_H1 = etree.XPath(f".//h1[not({_OUTSIDE})]")  # compiled once, not on every call
 
 
 def unescape(value: str | None) -> str | None:
@@ -65,7 +66,7 @@ def _looks_like_headline(text: str) -> bool:
 def visible_headlines(tree: HtmlElement) -> list[str]:
     """The page's h1 texts outside navigation, footers and sidebars, in document order."""
     found = []
-    for element in tree.xpath(_H1):
+    for element in _H1(tree):
         text = unescape(element.text_content())
         if text and _looks_like_headline(text):
             found.append(text)
