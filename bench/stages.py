@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # The functions extract_article calls, by the name the stage is shown under (module globals, patched here).
 STAGES = {
-    "parse (lxml)": ("trafilatura", "load_html"),
+    "parse (lxml)": ("extractors.articles", "parse_html"),
     "text, fast pass (+ full when short)": ("extractors.articles", "_text"),
     "metadata (meta tags, JSON-LD, title)": ("extractors.articles", "_metadata"),
     "publication date (htmldate, labels)": ("extractors.articles", "publication_date"),
