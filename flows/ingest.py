@@ -32,7 +32,7 @@ from flows.lock import ingest_lock
 from flows.report import Progress, RunReport
 from flows.serve import cancel_missed_slots
 from flows.settings import FetchSettings, Settings, load_settings
-from flows.workers import extract_many, extraction_pool, start_server, worker_count
+from flows.workers import extraction_pool, start_server, submit_pages, worker_count
 from warehouse import judgments, search, store
 from warehouse.db import connect, maintain
 from warehouse.store import FeedOutcome, FeedState, NewArticle, PageFailure, PageTask
@@ -254,7 +254,7 @@ def extract_pages(batch: FetchedBatch, pool: ProcessPoolExecutor) -> HandOver[li
     extraction workers had to share their two cores with."""
     items = [(body, page.url, page.content_type) for page, body in zip(batch.pages, batch.bodies.take(), strict=True)]
     step = PAGES_PER_TASK
-    return HandOver([pool.submit(extract_many, items[start : start + step]) for start in range(0, len(items), step)])
+    return HandOver(submit_pages(pool, [items[start : start + step] for start in range(0, len(items), step)]))
 
 
 def collect_articles(
