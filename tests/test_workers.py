@@ -32,7 +32,7 @@ def test_the_fork_server_preload_runs_the_full_extraction_pass_once() -> None:
     assert done.stdout.strip() == "True"
 
 
-DRIVER = '''
+DRIVER = """
 import os, sys
 with open(os.environ["MARKER"], "a") as f:
     f.write(__name__ + "\\n")  # "__mp_main__" in a process that multiprocessing prepared with this module
@@ -49,7 +49,7 @@ if __name__ == "__main__":
         f.write("-- control --\\n")
     with ProcessPoolExecutor(1, mp_context=_context()) as control:  # a plain pool, as multiprocessing starts one
         control.submit(os.getpid).result()
-'''
+"""
 
 
 def test_extraction_workers_do_not_run_the_module_the_run_was_started_as(tmp_path: Path) -> None:
