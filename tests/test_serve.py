@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -30,6 +33,21 @@ def _finished_runs(warehouse: Path) -> list[tuple[str, Any]]:
         con.close()
 
 
+@contextmanager
+def _serving(site: Site, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Callable[[], str]]]:
+    """`newsmon serve` of two loopback pages every 20 s with a Prefect server of its own, and its output so
+    far; killed with its process group at the end if it is still running."""
+    config = write_config(tmp_path, [serve_news(site, PAGE_IDS[:2])], '[schedule]\ningest = "20s"\n')
+    log_path = tmp_path / "serve.log"
+    served = start_serve(config, log_path, without_prefect_settings())
+    try:
+        yield served, lambda: log_path.read_text(encoding="utf-8", errors="replace")
+    finally:
+        if served.poll() is None:
+            os.killpg(served.pid, signal.SIGKILL)
+            served.wait()
+
+
 def test_serve_starts_its_server_runs_at_once_then_on_schedule_logs_reports_and_stops_cleanly(
     site: Site, tmp_path: Path
 ) -> None:
@@ -41,14 +59,7 @@ def test_serve_starts_its_server_runs_at_once_then_on_schedule_logs_reports_and_
         LogFilterFlowRunId,
     )
 
-    config = write_config(tmp_path, [serve_news(site, PAGE_IDS[:2])], '[schedule]\ningest = "20s"\n')
-    log_path = tmp_path / "serve.log"
-    served = start_serve(config, log_path, without_prefect_settings())
-
-    def output() -> str:
-        return log_path.read_text(encoding="utf-8", errors="replace")
-
-    try:
+    with _serving(site, tmp_path) as (served, output):
         assert _wait_for(lambda: "Prefect UI at" in output(), 240), output()[-3000:]
         api = re.search(r"\(API (http://127\.0\.0\.1:\d+/api)\)", output())
         assert api, output()
@@ -85,10 +96,6 @@ def test_serve_starts_its_server_runs_at_once_then_on_schedule_logs_reports_and_
         served.send_signal(signal.SIGTERM)
         returncode = served.wait(timeout=60)
         print(f"serve stopped {time.monotonic() - sent:.1f} s after SIGTERM, exit {returncode}")
-    finally:
-        if served.poll() is None:
-            os.killpg(served.pid, signal.SIGKILL)
-            served.wait()
     finished = _finished_runs(tmp_path / "wh")
     assert done <= {run_id for run_id, _ in finished} <= done | running  # `runs` matches Prefect's flow runs
     # Serve asked for a run at once (the schedule's first slot would come an interval later), and it ran.
@@ -103,23 +110,12 @@ def test_serve_starts_its_server_runs_at_once_then_on_schedule_logs_reports_and_
 
 def test_ctrl_c_stops_serve_with_exit_130_and_leaves_no_process(site: Site, tmp_path: Path) -> None:
     """Ctrl-C in a terminal signals the whole process group: serve, its Prefect server and a run in progress."""
-    config = write_config(tmp_path, [serve_news(site, PAGE_IDS[:2])], '[schedule]\ningest = "20s"\n')
-    log_path = tmp_path / "serve.log"
-    served = start_serve(config, log_path, without_prefect_settings())
-
-    def output() -> str:
-        return log_path.read_text(encoding="utf-8", errors="replace")
-
-    try:
+    with _serving(site, tmp_path) as (served, output):
         # After the first run's report: the runner is serving (a Ctrl-C before it starts was always 130).
         assert _wait_for(lambda: "articles   2 stored" in output(), 240), output()[-3000:]
         processes = _descendants(served.pid)
         os.killpg(served.pid, signal.SIGINT)
         returncode = served.wait(timeout=60)
-    finally:
-        if served.poll() is None:
-            os.killpg(served.pid, signal.SIGKILL)
-            served.wait()
     assert returncode == 130, output()[-3000:]
     assert _wait_for(lambda: not any(_alive(pid) for pid in processes), 10), "a process outlived serve"
     assert "Traceback" not in output(), output()[-3000:]
