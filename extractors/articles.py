@@ -22,7 +22,7 @@ from trafilatura.metadata import (
 from trafilatura.settings import Document
 from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
 
-from extractors.bylines import byline_search, clean_author, visible_byline
+from extractors.bylines import Publisher, byline_text, choose_author, raw_byline, visible_byline, without_addresses
 from extractors.dates import page_text, stated_dates
 from extractors.refusals import refusal
 from extractors.titles import choose_title, visible_headlines
@@ -197,15 +197,17 @@ _JSON_PUBLISHED = re.compile(r'"date(?:Published|Created)"\s*:\s*"([^"]{10,})"')
 
 
 def _byline(tree: HtmlElement) -> str | None:
-    """trafilatura's byline search (class="byline", rel="author", ...), then a visible "By …" line. The search
-    prunes comments, footers, dates and the like from `tree` in place: the tree's last reader calls it."""
-    return byline_search(tree) or visible_byline(tree)
+    """trafilatura's byline search (class="byline", rel="author", ...), without the cue and addresses that
+    trafilatura would keep, then a visible "By …" line. The search prunes comments, footers, dates and the like
+    from `tree` in place: the tree's last reader calls it."""
+    return raw_byline(byline_text(tree)) or visible_byline(tree)
 
 
 def _metadata(tree: HtmlElement, url: str, language: str | None) -> Document:
     """trafilatura's metadata readers (meta tags, JSON-LD, title, byline, URL, site name) without the
     categories, tags and licence that newsmon does not store; the title chosen as in titles.py. The byline
     search (_byline) and the date (publication_date) come later."""
+    without_addresses(tree)  # "Lüder Hoppe info@buero-hoppe.de": examine_meta would keep "info-hoppe de"
     meta = examine_meta(tree)
     if meta.author and " " not in meta.author:  # trafilatura's own rule: a one-word "author" is a handle
         meta.author = None
@@ -317,7 +319,8 @@ def extract_article(content: bytes, url: str, content_type: str = "text/html") -
         raise ExtractionError(reason)
     language = _language(declared_language, text)
     published = publication_date(tree, meta.url or url, language)
-    author = clean_author(meta.author or _byline(tree))  # the last reader of the tree: it prunes it
+    publisher = Publisher(meta.sitename, meta.url or url)
+    author = choose_author(meta.author, lambda: _byline(tree), publisher)  # the tree's last reader: it prunes it
     return ExtractedArticle(
         url=canonical_url(url, meta.url),
         title=meta.title or None,

@@ -8,7 +8,7 @@ from copy import deepcopy
 import trafilatura
 from trafilatura.metadata import extract_author
 
-from extractors.bylines import byline_search
+from extractors.bylines import Publisher, byline_search, choose_author, raw_byline
 from tests.conftest import EXTRACTION, SHARED
 
 HTMLDATE = SHARED / "extraction" / "htmldate" / "html"
@@ -25,3 +25,32 @@ def test_the_byline_search_finds_what_trafilaturas_extract_author_finds_on_real_
         assert byline_search(deepcopy(tree)) == expected, file.name
         found += expected is not None
     assert found > 50  # the comparison saw real bylines, not only pages without one
+
+
+def _choose(meta: str | None, byline: str | None, site: str | None, url: str) -> str | None:
+    return choose_author(meta, lambda: raw_byline(byline), Publisher(site, url))
+
+
+def test_the_publisher_named_beside_the_writer_is_not_an_author() -> None:
+    # meta author "Die Tagespost", the JSON-LD's writer beside it (trafilatura joins the two)
+    for url in ("https://www.die-tagespost.de/a", "https://die-tagespost.de/a"):
+        assert _choose("Die Tagespost; Christoph von Ritter", None, "die-tagespost.de", url) == "Christoph von Ritter"
+    # a person's blog under its owner's name keeps the owner
+    assert _choose("Patrick Danowski", None, "Bibliothek 2.0", "https://www.danowski.de/a") == "Patrick Danowski"
+
+
+def test_a_meta_author_that_is_the_site_gives_way_to_the_byline_or_to_nothing() -> None:
+    assert _choose("NDR", "Autor/in: Korinna Hennig", "ndr", "https://www.ndr.de/a") == "Korinna Hennig"
+    site = "HSS - Hanns-Seidel-Stiftung e.V."
+    assert _choose("Hanns-Seidel-Stiftung e V", None, site, "https://www.hss.de/a") is None
+
+
+def test_a_visible_byline_naming_the_site_is_kept_unless_it_is_the_domain_written_out() -> None:
+    assert _choose(None, "Artikel von: hausinfo", None, "https://www.hausinfo.ch/a") == "Hausinfo"
+    assert _choose(None, "Par sudinfo.be", "sudinfo.be", "https://www.sudinfo.be/a") is None
+
+
+def test_a_byline_loses_its_address_and_cue() -> None:
+    assert raw_byline("Lüder Hoppe info@buero-hoppe.de") == "Lüder Hoppe"
+    assert raw_byline("Par Jean Dupont") == "Jean Dupont"
+    assert raw_byline("Written by Jane Doe and John Roe") == "Jane Doe; John Roe"
