@@ -205,15 +205,21 @@ def clean_author(author: str | None) -> str | None:
 
 
 def author_names(author: str | None) -> list[str]:
-    """The names of a normalised byline ("A; B"), each without its cue, role and address."""
+    """The names of a normalised byline ("A; B"), each without its cue, role and address; placeholders out."""
     names = []
     for name in (author or "").split(";"):
         name = _CUE.sub("", name)
         for _ in range(3):  # "김연숙 기자 (nomad@yna.co.kr)": the address, then the role
             name = _AUTHOR_ROLE.sub("", name).strip()
-        if name:
+        if name and name.casefold() not in _PLACEHOLDERS:
             names.append(name)
     return names
+
+
+# What a CMS writes where nobody signed: no author ("Unbenannt" is German for "untitled").
+_PLACEHOLDERS = frozenset(
+    {"admin", "administrator", "anonymous", "anonym", "guest", "n/a", "none", "unbenannt", "unknown", "webmaster"}
+)
 
 
 # What bylines put before the name beside trafilatura's "by" and "von" (normalize_authors strips those):

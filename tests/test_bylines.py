@@ -54,3 +54,8 @@ def test_a_byline_loses_its_address_and_cue() -> None:
     assert raw_byline("Lüder Hoppe info@buero-hoppe.de") == "Lüder Hoppe"
     assert raw_byline("Par Jean Dupont") == "Jean Dupont"
     assert raw_byline("Written by Jane Doe and John Roe") == "Jane Doe; John Roe"
+
+
+def test_a_placeholder_is_no_author() -> None:
+    assert _choose("Unbenannt", None, None, "https://example.org/a") is None
+    assert _choose("Admin; Jane Doe", None, None, "https://example.org/a") == "Jane Doe"
