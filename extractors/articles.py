@@ -22,7 +22,8 @@ from trafilatura.metadata import (
 from trafilatura.settings import Document
 from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
 
-from extractors.bylines import Publisher, byline_text, choose_author, raw_byline, visible_byline, without_addresses
+from extractors.authors import Publisher, choose_author, publisher_names, raw_byline, without_addresses
+from extractors.bylines import byline_text, visible_byline
 from extractors.dates import page_text, stated_dates
 from extractors.refusals import refusal
 from extractors.titles import choose_title, visible_headlines
@@ -319,7 +320,7 @@ def extract_article(content: bytes, url: str, content_type: str = "text/html") -
         raise ExtractionError(reason)
     language = _language(declared_language, text)
     published = publication_date(tree, meta.url or url, language)
-    publisher = Publisher(meta.sitename, meta.url or url)
+    publisher = Publisher(meta.sitename, meta.url or url, publisher_names(tree))
     author = choose_author(meta.author, lambda: _byline(tree), publisher)  # the tree's last reader: it prunes it
     return ExtractedArticle(
         url=canonical_url(url, meta.url),

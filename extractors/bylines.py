@@ -1,5 +1,5 @@
-"""The article's author: trafilatura's meta-tag, JSON-LD and byline readers, then a visible "By …" / "Von …"
-line, and the name cleaned of the role and address that bylines add."""
+"""The byline search: trafilatura's byline reader (its XPaths as Python tests), then a visible "By …" / "Von …"
+line. extractors/authors.py cleans the names and chooses among the page's sources."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura.json_metadata import normalize_authors
 from trafilatura.xml import delete_element
-
-from extractors.urls import host_of
 
 # trafilatura's AUTHOR_XPATHS and AUTHOR_DISCARD_XPATHS (trafilatura/xpaths.py, 2.3.1), written as Python tests
 # of each element's attributes: libxml2 evaluated their dozens of contains() on every element of the page, 10 ms
@@ -169,13 +167,6 @@ def _first_short_text(tree: HtmlElement, len_limit: int = 120) -> str | None:
     return None
 
 
-# A byline's role and address are not the author's name: "김연숙 기자", "이정훈 특파원 (nomad@yna.co.kr)",
-# "Von Anna Schmidt", "By Sarah Miller".
-_AUTHOR_ROLE = re.compile(
-    r"\s*(?:\(?[\w.+-]+@[\w-]+\.[\w.]+\)?|(?:선임|수석|객원|인턴)?기자|특파원|논설위원|앵커)\s*$"
-    r"|^\s*(?:by|von|tác giả:?|글)\s+",
-    re.IGNORECASE,
-)
 # A visible byline is a short line of its own that starts with the cue, then two to four capitalised words: the
 # name ends at a comma, "|", "and/und" or the line's end. Elements in navigation, sidebars and footers are not
 # read; the first byline in document order counts. The XPath tests text nodes (short), not elements, whose
@@ -197,102 +188,3 @@ def visible_byline(tree: HtmlElement) -> str | None:
         if match:
             return match.group(1)
     return None
-
-
-def clean_author(author: str | None) -> str | None:
-    """The names in a byline, without roles ("기자") and addresses; None when nothing is left."""
-    return "; ".join(author_names(author)) or None
-
-
-def author_names(author: str | None) -> list[str]:
-    """The names of a normalised byline ("A; B"), each without its cue, role and address; placeholders out."""
-    names = []
-    for name in (author or "").split(";"):
-        name = _CUE.sub("", name)
-        for _ in range(3):  # "김연숙 기자 (nomad@yna.co.kr)": the address, then the role
-            name = _AUTHOR_ROLE.sub("", name).strip()
-        if name and name.casefold() not in _PLACEHOLDERS:
-            names.append(name)
-    return names
-
-
-# What a CMS writes where nobody signed: no author ("Unbenannt" is German for "untitled").
-_PLACEHOLDERS = frozenset(
-    {"admin", "administrator", "anonymous", "anonym", "guest", "n/a", "none", "unbenannt", "unknown", "webmaster"}
-)
-
-
-# What bylines put before the name beside trafilatura's "by" and "von" (normalize_authors strips those):
-# French, Spanish and Portuguese, Dutch, German, and English forms with a verb. "Autor/in:" is cut from the raw
-# text, before normalize_authors splits it at the slash ("Autor; In Korinna Hennig"). Chosen on half A of the
-# hand-labelled pages (bench/extraction.py, set "labelled"): "Artikel von hausinfo", "Par sudinfo.be", NDR's
-# "Autor/in:".
-_CUE = re.compile(
-    r"^\s*(?:par|por|door|artikel von|autor(?:/in|in)?|author|written by|posted by|geschrieben von)\b\s*:?\s*",
-    re.IGNORECASE,
-)
-_EMAIL = re.compile(r"\(?[\w.+-]+@[\w-]+(?:\.[\w-]+)+\)?")
-
-
-def raw_byline(text: str | None) -> str | None:
-    """A byline as the page writes it, without its cue and e-mail addresses, for normalize_authors."""
-    if not text:
-        return None
-    text = _CUE.sub("", _EMAIL.sub(" ", text)).strip()
-    return normalize_authors(None, text) if text else None
-
-
-_AUTHOR_META = XPath("//meta[contains(@content, '@')]")
-
-
-def without_addresses(tree: HtmlElement) -> None:
-    """E-mail addresses out of the meta tags that name authors (before trafilatura reads them)."""
-    for element in _AUTHOR_META(tree):
-        kind = (element.get("name") or element.get("property") or element.get("itemprop") or "").lower()
-        if "author" in kind or "creator" in kind:
-            element.set("content", _EMAIL.sub(" ", element.get("content") or "").strip())
-
-
-def _fold(value: str) -> str:
-    """Letters and digits only, case-folded: "Die Tagespost" and "die-tagespost" fold alike."""
-    return "".join(ch for ch in value.casefold() if ch.isalnum())
-
-
-class Publisher:
-    """The site's own names (its site name, its host): a byline that names the publisher names no author.
-
-    Chosen on half A of the hand-labelled pages (bench/extraction.py, set "labelled"): meta authors "Die
-    Tagespost" beside the JSON-LD's writer, "Oberösterreichische Nachrichten", "Hanns-Seidel-Stiftung e.V." on
-    the foundation's site, "NDR", "sudinfo.be", a news agency's og:site_name repeated as the author."""
-
-    MIN_CHARS = 3  # a folded name shorter than this (initials) is never taken for the publisher
-
-    def __init__(self, site_name: str | None, url: str) -> None:
-        host = host_of(url).removeprefix("www.")
-        self.domain = _fold(host)
-        self.names = [n for n in (_fold(site_name or ""), _fold(host)) if n]
-
-    def spells_domain(self, name: str) -> bool:
-        """Whether `name` is the site's domain written out ("sudinfo be"): never a person."""
-        return bool(self.domain) and _fold(name) == self.domain
-
-    def named_by(self, name: str) -> bool:
-        """Whether `name` is one of the publisher's names, or part of one."""
-        folded = _fold(name)
-        return len(folded) >= self.MIN_CHARS and any(folded in n for n in self.names)
-
-
-def choose_author(meta_author: str | None, byline: Callable[[], str | None], publisher: Publisher) -> str | None:
-    """The article's author: the meta tags' and JSON-LD's names that are not the publisher's; else the byline
-    search's (`byline`, called only then: it prunes the tree); else the publisher's name where a visible byline
-    gives it ("Artikel von: hausinfo"), unless it is the domain written out. A meta tag that repeats the site's
-    name is the CMS's default, not a byline: None."""
-    names = author_names(meta_author)
-    kept = [name for name in names if not publisher.named_by(name)]
-    if kept:
-        return "; ".join(kept)
-    found = author_names(byline())
-    kept = [name for name in found if not publisher.named_by(name)]
-    if kept:
-        return "; ".join(kept)
-    return "; ".join(name for name in found if not publisher.spells_domain(name)) or None

@@ -8,7 +8,8 @@ from copy import deepcopy
 import trafilatura
 from trafilatura.metadata import extract_author
 
-from extractors.bylines import Publisher, byline_search, choose_author, raw_byline
+from extractors.authors import Publisher, choose_author, raw_byline
+from extractors.bylines import byline_search
 from tests.conftest import EXTRACTION, SHARED
 
 HTMLDATE = SHARED / "extraction" / "htmldate" / "html"
@@ -59,3 +60,20 @@ def test_a_byline_loses_its_address_and_cue() -> None:
 def test_a_placeholder_is_no_author() -> None:
     assert _choose("Unbenannt", None, None, "https://example.org/a") is None
     assert _choose("Admin; Jane Doe", None, None, "https://example.org/a") == "Jane Doe"
+
+
+def test_what_bylines_run_into_the_name_is_cut_off() -> None:
+    assert _choose("Jeff Foust Monday; November", None, None, "https://x.org/a") == "Jeff Foust"  # the date
+    assert _choose("Amy Kuperinsky; NJ Advance Media for NJ.com", None, None, "https://x.org/a") == (
+        "Amy Kuperinsky; NJ Advance Media"
+    )
+    assert _choose("Phil Helsel is a reporter for NBC News", None, None, "https://x.org/a") == "Phil Helsel"
+    assert _choose("Analysis by Chris Cillizza; CNN Editor-at-large", None, None, "https://x.org/a") == "Chris Cillizza"
+    assert _choose("Troy Smith; Troy L Smith", None, None, "https://x.org/a") == "Troy L Smith"
+    assert _choose("Centre for European Reform", None, None, "https://x.org/a") == "Centre for European Reform"
+    assert _choose("Art Edwards says", None, None, "https://x.org/a") is None  # a commenter
+
+
+def test_the_copyright_holder_is_a_publisher() -> None:
+    publisher = Publisher("Wired", "https://www.wired.com/a", ["Copyright (c) Condé Nast 2019"])
+    assert choose_author("Condé Nast; Molly Wood", lambda: None, publisher) == "Molly Wood"
