@@ -29,7 +29,7 @@ _AUTHOR_ROLE = re.compile(
 # Cillizza", "Un documentaire de …"). "Autor/in:" is cut from the raw text, before normalize_authors splits it
 # at the slash ("Autor; In Korinna Hennig").
 _CUE = re.compile(
-    r"^\s*(?:par|por|door|artikel von|autor(?:/in|in)?|author|geschrieben von|veröffentlicht von"
+    r"^\s*(?:par|por|door|vom|artikel von|autor(?:/in|in)?|author|geschrieben von|veröffentlicht von"
     r"|(?:written|posted|analysis|opinion|commentary|review|reporting|interview|photos|text|words) by"
     r"|une? (?:documentaire|reportage|article|enquête|film) de)\b\s*:?\s*",
     re.IGNORECASE,

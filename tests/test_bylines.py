@@ -60,6 +60,7 @@ def test_a_byline_loses_its_address_and_cue() -> None:
 def test_a_placeholder_is_no_author() -> None:
     assert _choose("Unbenannt", None, None, "https://example.org/a") is None
     assert _choose("Admin; Jane Doe", None, None, "https://example.org/a") == "Jane Doe"
+    assert _choose(None, "Vom Support Team", None, "https://x.org/a") is None  # German "from the", then furniture
 
 
 def test_what_bylines_run_into_the_name_is_cut_off() -> None:
