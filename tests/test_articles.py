@@ -20,7 +20,7 @@ GATED = {
     "scrapinghub": ("text_f1", "title", "language"),
     "local": ("text_f1", "title", "date", "author", "language"),
     "htmldate": ("date", "title"),
-    "labelled": ("title", "author", "no_author"),
+    "labelled": ("title", "date", "author", "no_author"),
 }
 
 
