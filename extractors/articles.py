@@ -319,9 +319,11 @@ def extract_article(content: bytes, url: str, content_type: str = "text/html") -
     if reason:
         raise ExtractionError(reason)
     language = _language(declared_language, text)
-    published = publication_date(tree, meta.url or url, language)
+    # The publisher's names are read before the scripts go (publication_date strips them); the byline search is
+    # the tree's last reader: it prunes it.
     publisher = Publisher(meta.sitename, meta.url or url, publisher_names(tree))
-    author = choose_author(meta.author, lambda: _byline(tree), publisher)  # the tree's last reader: it prunes it
+    published = publication_date(tree, meta.url or url, language)
+    author = choose_author(meta.author, lambda: _byline(tree), publisher)
     return ExtractedArticle(
         url=canonical_url(url, meta.url),
         title=meta.title or None,

@@ -8,6 +8,7 @@ from copy import deepcopy
 import trafilatura
 from trafilatura.metadata import extract_author
 
+from extractors.articles import extract_article
 from extractors.authors import Publisher, choose_author, raw_byline
 from extractors.bylines import byline_search
 from tests.conftest import EXTRACTION, SHARED
@@ -78,3 +79,21 @@ def test_what_bylines_run_into_the_name_is_cut_off() -> None:
 def test_the_copyright_holder_is_a_publisher() -> None:
     publisher = Publisher("Wired", "https://www.wired.com/a", ["Copyright (c) Condé Nast 2019"])
     assert choose_author("Condé Nast; Molly Wood", lambda: None, publisher) == "Molly Wood"
+
+
+def test_an_article_names_its_writer_not_its_publishers_parent() -> None:
+    """Through extract_article: the meta author that names the JSON-LD's publisher is dropped beside the writer."""
+    ld = (
+        '{"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Troops arrive",'
+        ' "author": [{"@type": "Person", "name": "Molly Wood"}],'
+        ' "publisher": {"@type": "Organization", "name": "Conde Nast"}}'
+    )
+    page = (
+        '<html lang="en"><head><title>Troops arrive</title><meta name="author" content="Conde Nast">'
+        '<meta property="og:site_name" content="Wired">'
+        f'<script type="application/ld+json">{ld}</script></head><body><article><h1>Troops arrive</h1>'
+        + "<p>North Korean troops arrived in the Kursk region on Monday, officials said in a statement.</p>" * 5
+        + "</article></body></html>"
+    )
+    article = extract_article(page.encode(), "https://www.wired.com/story/troops")
+    assert article.author == "Molly Wood"
