@@ -160,7 +160,7 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def publication_date(tree: HtmlElement, url: str, language: str | None) -> date | None:
+def publication_date(tree: HtmlElement, url: str, language: str | None, json_ld: str) -> date | None:
     """The page's publication date, not its update date.
 
     htmldate's date (extensive search, original date) when a publication meta tag or JSON-LD states it too;
@@ -172,18 +172,19 @@ def publication_date(tree: HtmlElement, url: str, language: str | None) -> date 
     done: the update is avoided by reading the labels, not by refusing the date. Strips the tree's scripts in
     place (dates.page_text), after htmldate, which copies the tree. htmldate's extensive search is not only a
     fallback: it examines every element where the fast one examines a few tags, and it was right more often on
-    both halves of the htmldate pages (0.906/0.909 against 0.865/0.868 with the labels).
+    both halves of the htmldate pages (0.906/0.909 against 0.865/0.868 with the labels). `json_ld`: the page's
+    JSON-LD text (_json_ld).
     """
     found = _date(find_date(tree, url=url, extensive_search=True, original_date=True))
-    if found is not None and _published_meta(tree, found):
+    if found is not None and _published_meta(tree, found, json_ld):
         return found
     return stated_dates(page_text(tree), language).published or found
 
 
-def _published_meta(tree: HtmlElement, day: date) -> bool:
+def _published_meta(tree: HtmlElement, day: date, json_ld: str) -> bool:
     """Whether a meta tag or JSON-LD states `day` as the publication date too (sites that publish and
     update on one day)."""
-    values = _PUBLISHED_META(tree) + _JSON_PUBLISHED.findall(" ".join(_JSON_LD(tree)))
+    values = _PUBLISHED_META(tree) + _JSON_PUBLISHED.findall(json_ld)
     return any(_date(value) == day for value in values)
 
 
@@ -194,6 +195,13 @@ _PUBLISHED_META = etree.XPath(
     "or @property='og:published_time']/@content | //*[@itemprop='datePublished']/@datetime"
 )
 _JSON_LD = etree.XPath("//script[@type='application/ld+json']/text()")
+
+
+def _json_ld(tree: HtmlElement) -> str:
+    """The text of the page's JSON-LD scripts, read once for the publisher's names and the date's check."""
+    return " ".join(_JSON_LD(tree))
+
+
 _JSON_PUBLISHED = re.compile(r'"date(?:Published|Created)"\s*:\s*"([^"]{10,})"')
 
 
@@ -319,10 +327,11 @@ def extract_article(content: bytes, url: str, content_type: str = "text/html") -
     if reason:
         raise ExtractionError(reason)
     language = _language(declared_language, text)
-    # The publisher's names are read before the scripts go (publication_date strips them); the byline search is
-    # the tree's last reader: it prunes it.
-    publisher = Publisher(meta.sitename, meta.url or url, publisher_names(tree))
-    published = publication_date(tree, meta.url or url, language)
+    # The JSON-LD and the publisher's names are read before the scripts go (publication_date strips them); the
+    # byline search is the tree's last reader: it prunes it.
+    json_ld = _json_ld(tree)
+    publisher = Publisher(meta.sitename, meta.url or url, publisher_names(tree, json_ld))
+    published = publication_date(tree, meta.url or url, language, json_ld)
     author = choose_author(meta.author, lambda: _byline(tree), publisher)
     return ExtractedArticle(
         url=canonical_url(url, meta.url),

@@ -163,16 +163,14 @@ _PUBLISHER_META = XPath(
     "//meta[@name='copyright' or @name='publisher' or @name='application-name' or @property='article:publisher'"
     " or @property='og:site_name']/@content"
 )
-_JSON_LD = XPath("//script[@type='application/ld+json']/text()")
 _JSON_PUBLISHER = re.compile(r'"publisher"\s*:\s*\[?\s*\{[^{}]*?"name"\s*:\s*"([^"]{2,200})"')
 
 
-def publisher_names(tree: HtmlElement) -> list[str]:
-    """The names the page gives its publisher: copyright and publisher meta tags, JSON-LD's publisher
-    ("Copyright (c) Condé Nast" on WIRED, whose meta author is "Condé Nast")."""
-    names = [str(value) for value in _PUBLISHER_META(tree)]
-    names += _JSON_PUBLISHER.findall(" ".join(_JSON_LD(tree)))
-    return names
+def publisher_names(tree: HtmlElement, json_ld: str) -> list[str]:
+    """The names the page gives its publisher: copyright and publisher meta tags, and the publisher in
+    `json_ld`, the text of the page's JSON-LD ("Copyright (c) Condé Nast" on WIRED, whose meta author is
+    "Condé Nast")."""
+    return [str(value) for value in _PUBLISHER_META(tree)] + _JSON_PUBLISHER.findall(json_ld)
 
 
 class Publisher:
