@@ -169,8 +169,8 @@ def labelled_set() -> Iterator[Case]:
     """Pages of the two shared sets with a headline and author read off each page by hand (LABELS): a reader
     looked at the page itself, without any extractor's output, and wrote down the visible headline and the
     byline's names (null where the page names no author, or only the site itself in its meta tags)."""
-    sets = {"scrapinghub": ("ground-truth.json", "url"), "htmldate": ("dates.json", "url")}
-    truths = {name: json.loads((DATA / name / file).read_text(encoding="utf-8")) for name, (file, _) in sets.items()}
+    files = {"scrapinghub": "ground-truth.json", "htmldate": "dates.json"}
+    truths = {name: json.loads((DATA / name / file).read_text(encoding="utf-8")) for name, file in files.items()}
     for line in LABELS.read_text(encoding="utf-8").splitlines():
         label = json.loads(line)
         name, key = label["set"], label["key"]
