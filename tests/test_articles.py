@@ -21,6 +21,7 @@ GATED = {
     "local": ("text_f1", "title", "date", "author", "language"),
     "htmldate": ("date", "title"),
     "labelled": ("title", "date", "author", "no_author"),
+    "unseen": ("title", "date", "author", "no_author"),
 }
 
 
