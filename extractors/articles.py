@@ -192,9 +192,11 @@ def _published_meta(tree: HtmlElement, day: date, json_ld: str) -> bool:
 _PUBLISHED_META = etree.XPath(
     "//meta[@property='article:published_time' or @name='pubdate' or @name='publishdate' "
     "or @itemprop='datePublished' or @name='date' or @name='dc.date' or @name='dcterms.created' "
-    "or @property='og:published_time']/@content | //*[@itemprop='datePublished']/@datetime"
+    "or @property='og:published_time']/@content | //@itemprop[.='datePublished']/../@datetime"
 )
-_JSON_LD = etree.XPath("//script[@type='application/ld+json']/text()")
+# `//@itemprop[…]/..` rather than `//*[@itemprop…]`, and `/descendant::` rather than `//`: the same nodes, but
+# libxml2 builds no set of every element on the way (0.52 → 0.30 ms, 0.21 → 0.15 ms on the scrapinghub pages).
+_JSON_LD = etree.XPath("/descendant::script[@type='application/ld+json']/text()")
 
 
 def _json_ld(tree: HtmlElement) -> str:

@@ -40,7 +40,11 @@ class FetchSettings:
     max_page_attempts: int = 5  # runs that try a failing page before it is given up
     min_poll_minutes: int = 0  # a feed is polled at most this often (Cache-Control and <ttl> may ask more)
     workers: int = 0  # extraction processes; 0: one per core
-    batch_size: int = 100  # pages stored per transaction: a killed run loses at most one batch of work
+    # Pages stored per transaction: a killed run loses at most one batch of work. 200, not 100: a batch's SQL
+    # costs the main process ~170 ms of CPU whatever its size (DuckLake's per-statement work; 1.82 s for 10
+    # batches of 100 against 0.96 s for 5 of 200), and bench/ingest.py's 10,000-page run still peaks at
+    # 662-665 MiB (docs/speed.md, 2026-12-03).
+    batch_size: int = 200
     request_seconds: float = 60.0  # per request, redirects and body included: a trickling server is cut off
     deadline_seconds: float = 120.0  # a run's page fetching ends this long after it began (docs/fetching.md)
     proxy: str = ""  # "": HTTP_PROXY/HTTPS_PROXY/NO_PROXY from the environment; "none"; or "http://host:port"

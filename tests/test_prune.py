@@ -15,7 +15,7 @@ from trafilatura.utils import repair_faulty_html
 
 from bench.extraction import htmldate_set, scrapinghub
 from extractors import prune
-from extractors.articles import ExtractionError, extract_article
+from extractors.articles import FAST_OPTIONS, FULL_OPTIONS, ExtractionError, _document_text, extract_article
 from extractors.html_tree import _repaired, parse_html
 
 # Every 8th page of the two shared sets with markup from many sites: 23 scrapinghub and 123 htmldate pages.
@@ -101,6 +101,36 @@ def test_a_list_whose_expressions_changed_keeps_trafilaturas(monkeypatch: pytest
     monkeypatch.setattr(main_extractor, "BODY_XPATH", changed)
     assert prune.expressions_hash("BODY_XPATH", 1) != prune._REPLACED["BODY_XPATH"][1]
     assert "BODY_XPATH" not in prune._usable() and "OVERALL_DISCARD_XPATH" in prune._usable()
+
+
+def test_the_backup_copy_is_skipped_with_this_trafilatura() -> None:
+    assert prune.BACKUP_SKIPPABLE, "trafilatura's _prepare_tree or its readers changed: review extractors/prune.py"
+
+
+def test_a_changed_reader_of_the_backup_keeps_trafilaturas_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trafilatura import core
+
+    def _extract_and_compare(*args: object) -> None:  # a stand-in whose source differs
+        pass
+
+    monkeypatch.setattr(core, "_extract_and_compare", _extract_and_compare)
+    assert prune.source_hash("_extract_and_compare") != prune._BACKUP_READERS["_extract_and_compare"]
+
+
+def _plain_text(tree: HtmlElement, url: str, options: dict[str, object]) -> str:
+    import trafilatura
+
+    document = trafilatura.bare_extraction(tree, url=url, **options)  # type: ignore[arg-type]
+    return (document.text or "").strip() if document is not None else ""  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("options", [FAST_OPTIONS, FULL_OPTIONS], ids=["fast", "full"])
+def test_both_passes_give_trafilaturas_own_text(options: dict[str, object]) -> None:
+    """The whole of faster_pruning (finders, no backup copy) against trafilatura untouched, on every page."""
+    for key, page, url in PAGES:
+        tree = parse_html(page)
+        assert tree is not None
+        assert _document_text(tree, url, options) == _plain_text(parse_html(page), url, options), key
 
 
 @pytest.mark.parametrize(
