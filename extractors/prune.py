@@ -212,8 +212,13 @@ _TRAFILATURA_PREPARE = core._prepare_tree
 
 
 def source_hash(name: str) -> str:
-    """The first 16 hex digits of the sha256 of the source of trafilatura.core's function `name`."""
-    return hashlib.sha256(inspect.getsource(getattr(core, name)).encode()).hexdigest()[:16]
+    """The first 16 hex digits of the sha256 of the source of trafilatura.core's function `name`; "" when its
+    source cannot be read (an installation without .py files): the copy is then made, as trafilatura does."""
+    try:
+        source = inspect.getsource(getattr(core, name))
+    except (AttributeError, OSError, TypeError):
+        return ""
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
 def _prepare_without_backup(

@@ -117,6 +117,16 @@ def test_a_changed_reader_of_the_backup_keeps_trafilaturas_copy(monkeypatch: pyt
     assert prune.source_hash("_extract_and_compare") != prune._BACKUP_READERS["_extract_and_compare"]
 
 
+def test_an_unreadable_source_keeps_trafilaturas_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    import inspect
+
+    def unreadable(_: object) -> str:
+        raise OSError("could not get source code")
+
+    monkeypatch.setattr(inspect, "getsource", unreadable)
+    assert prune.source_hash("_prepare_tree") == ""
+
+
 def _plain_text(tree: HtmlElement, url: str, options: dict[str, object]) -> str:
     import trafilatura
 
