@@ -182,11 +182,14 @@ _REPLACED: dict[str, tuple[ModuleType, str, list[Finder]]] = {
 }
 
 
-def expressions_hash(name: str, count: int | None = None) -> str:
-    """The first 16 hex digits of the sha256 of trafilatura's expressions in the list `name` (the first
-    `count` of them)."""
-    text = "\0".join(expression.path for expression in getattr(xpaths, name)[:count])
+def _digest(text: str) -> str:
+    """The first 16 hex digits of the sha256 of `text`: what the finders and the copy's skip were written from."""
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def expressions_hash(name: str, count: int | None = None) -> str:
+    """_digest of trafilatura's expressions in the list `name` (the first `count` of them)."""
+    return _digest("\0".join(expression.path for expression in getattr(xpaths, name)[:count]))
 
 
 def _usable() -> dict[str, tuple[ModuleType, list[Finder]]]:
@@ -212,13 +215,12 @@ _TRAFILATURA_PREPARE = core._prepare_tree
 
 
 def source_hash(name: str) -> str:
-    """The first 16 hex digits of the sha256 of the source of trafilatura.core's function `name`; "" when its
-    source cannot be read (an installation without .py files): the copy is then made, as trafilatura does."""
+    """_digest of the source of trafilatura.core's function `name`; "" when its source cannot be read (an
+    installation without .py files): the copy is then made, as trafilatura does."""
     try:
-        source = inspect.getsource(getattr(core, name))
+        return _digest(inspect.getsource(getattr(core, name)))
     except (AttributeError, OSError, TypeError):
         return ""
-    return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
 def _prepare_without_backup(
@@ -231,7 +233,11 @@ def _prepare_without_backup(
     return _TRAFILATURA_PREPARE(tree, options, url)
 
 
-BACKUP_SKIPPABLE = all(source_hash(name) == digest for name, digest in _BACKUP_READERS.items())
+def _backup_skippable() -> bool:
+    return all(source_hash(name) == digest for name, digest in _BACKUP_READERS.items())
+
+
+BACKUP_SKIPPABLE = _backup_skippable()
 
 
 @contextmanager

@@ -115,6 +115,7 @@ def test_a_changed_reader_of_the_backup_keeps_trafilaturas_copy(monkeypatch: pyt
 
     monkeypatch.setattr(core, "_extract_and_compare", _extract_and_compare)
     assert prune.source_hash("_extract_and_compare") != prune._BACKUP_READERS["_extract_and_compare"]
+    assert not prune._backup_skippable()
 
 
 def test_an_unreadable_source_keeps_trafilaturas_copy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,6 +126,7 @@ def test_an_unreadable_source_keeps_trafilaturas_copy(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(inspect, "getsource", unreadable)
     assert prune.source_hash("_prepare_tree") == ""
+    assert not prune._backup_skippable()
 
 
 def _plain_text(tree: HtmlElement, url: str, options: dict[str, object]) -> str:
