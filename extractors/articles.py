@@ -22,6 +22,7 @@ from trafilatura.settings import Document
 
 from extractors.authors import Publisher, choose_author, publisher_names, raw_byline, without_addresses
 from extractors.bylines import byline_text, visible_byline
+from extractors.cascade import without_recall_retry
 from extractors.dates import page_text, stated_dates
 from extractors.html_tree import parse_html
 from extractors.prune import faster_pruning
@@ -266,7 +267,8 @@ def _text(tree: HtmlElement, url: str) -> tuple[str, str]:
     chars = _chars(text)
     if chars >= FULL_PASS_MAX_CHARS or chars >= FULL_PASS_SHARE * _page_chars(tree):
         return text, "fast"
-    full = _document_text(tree, url, FULL_OPTIONS)
+    with without_recall_retry():  # the fast pass was the recall retry (extractors/cascade.py)
+        full = _document_text(tree, url, FULL_OPTIONS)
     return (full, "full") if _chars(full) > _chars(text) else (text, "fast")
 
 

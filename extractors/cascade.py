@@ -1,0 +1,60 @@
+"""The full pass without trafilatura's recall retry, which repeats what the fast pass did.
+
+newsmon's full pass (extractors/articles.py, `_text`) runs only after its fast pass, trafilatura in recall mode
+(`favor_recall`), gave a short text; the longer of the two texts is kept. In the full pass, trafilatura's
+balanced cascade (2.3.1) ends with a "recall escalation" when its text is short beside the page: it runs the
+recall mode again (`_recall_retry`: the recall extraction, then readability and jusText compared with it) and a
+jusText candidate on the raw page, and takes either when it is clearly longer. The retry is the costly half of
+that escalation, and on newsmon's path it redoes the fast pass (the comparison with readability and jusText is
+also made by the balanced cascade before it).
+
+Not the same in principle: the retry compares readability and jusText with the recall extraction rather than the
+balanced one. Measured on every shared page that takes the full pass (83 of the 1,160 pages of
+../shared/data/extraction/scrapinghub and htmldate, 28 of which keep the full text): the kept text was the same
+on all 83 with the retry and without it, and the full passes took 3.00 s instead of 5.55 s (one core, the
+comparison scripts are described in docs/speed.md). The jusText candidate, which rescued most of the 28, stays.
+
+Used only while trafilatura's cascade is the one read (the hash of the two functions' source); a trafilatura
+whose cascade changed runs its own retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from lxml.etree import Element, _Element
+from lxml.html import HtmlElement
+from trafilatura import core
+from trafilatura.settings import Extractor
+
+from extractors.prune import source_hash
+
+# The source hashes (extractors.prune.source_hash) of the functions read when this was written:
+# trafilatura_sequence calls the retry and accepts its text only when it is clearly longer;
+# _recall_retry is the retry.
+_CASCADE = {"trafilatura_sequence": "f03dc4d2946dacbd", "_recall_retry": "59594c39714f57be"}
+_TRAFILATURA_RETRY = core._recall_retry
+
+
+def _no_retry(esc_tree: HtmlElement, r_options: Extractor, url: str | None) -> tuple[_Element, str]:
+    """What a retry that found nothing returns: trafilatura_sequence then keeps its text or jusText's."""
+    return Element("body"), ""
+
+
+def _retry_skippable() -> bool:
+    return all(source_hash(name) == digest for name, digest in _CASCADE.items())
+
+
+RETRY_SKIPPABLE = _retry_skippable()
+
+
+@contextmanager
+def without_recall_retry() -> Iterator[None]:
+    """trafilatura's cascade without the recall retry (when RETRY_SKIPPABLE), for the time of the block."""
+    if RETRY_SKIPPABLE:
+        core._recall_retry = _no_retry
+    try:
+        yield
+    finally:
+        core._recall_retry = _TRAFILATURA_RETRY
