@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import multiprocessing.forkserver
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,6 +115,28 @@ def test_extraction_fork_server_starts_when_pages_are_likely_and_an_idle_run_lea
     multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
     assert run(config).entries_new == 0
     assert _fork_server_pid() is None  # after an idle run, an idle run starts no fork server
+
+
+def test_a_run_leaves_what_the_process_held_before_it_out_of_its_collections(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gc.freeze for the time of the run: full collections then skip Prefect's, pydantic's and the modules'
+    objects (1.17 s of a 1,000-page run's 8.6 s of main-process CPU before)."""
+    from flows import ingest
+
+    frozen_while_storing: list[int] = []
+    original = ingest._ingest_pages
+
+    def spy(*args: Any, **kwargs: Any) -> None:
+        frozen_while_storing.append(gc.get_freeze_count())
+        original(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "_ingest_pages", spy)
+    config = write_config(tmp_path, [serve_news(site, PAGE_IDS[:2])])
+    assert gc.get_freeze_count() == 0
+    assert run(config).articles_stored == 2
+    assert frozen_while_storing and frozen_while_storing[0] > 50_000
+    assert gc.get_freeze_count() == 0  # unfrozen after the run
 
 
 def test_forced_run_ignores_validators_but_stores_nothing_twice(site: Site, tmp_path: Path) -> None:

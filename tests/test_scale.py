@@ -69,6 +69,20 @@ def test_a_copy_within_the_window_is_marked_and_one_of_an_older_article_is_not(t
     assert con.execute("SELECT count(*) FROM article_bands WHERE first_seen_at IS NULL").fetchone() == (0,)
 
 
+def test_each_article_has_its_fingerprints_bands_with_its_time(tmp_path: Path) -> None:
+    texts = _texts()
+    con = connect(tmp_path / "lake")
+    _store(con, NOW, *(_page(f"https://a.example/{number}", text) for number, text in enumerate(texts)))
+    for number, text in enumerate(texts):
+        rows = con.execute(
+            "SELECT band, hash, first_seen_at FROM article_bands WHERE url = ? ORDER BY band",
+            [f"https://a.example/{number}"],
+        ).fetchall()
+        fp = fingerprint(text)
+        assert fp is not None
+        assert rows == [(band, value, NOW) for band, value in enumerate(fp.bands)]
+
+
 def test_copies_within_one_batch_point_at_the_first_stored(tmp_path: Path) -> None:
     text = _texts()[0]
     con = connect(tmp_path / "lake")

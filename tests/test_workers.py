@@ -32,6 +32,13 @@ def test_the_fork_server_preload_runs_the_full_extraction_pass_once() -> None:
     assert done.stdout.strip() == "True"
 
 
+def test_the_fork_server_freezes_what_the_workers_inherit() -> None:
+    """Their full collections leave out the warmed-up modules (gc.freeze before the fork)."""
+    probe = "import gc, flows.worker_preload; print(gc.get_freeze_count() > 50_000)"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"
+
+
 DRIVER = """
 import os, sys
 with open(os.environ["MARKER"], "a") as f:
