@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import os
 import uuid
 from collections import defaultdict
@@ -115,12 +116,14 @@ async def _poll_one(fetcher: Fetcher, feed: FeedState, force: bool) -> FeedOutco
         response = await fetcher.get(feed.url, headers=_conditional_headers(feed, force))
         checked = _now()
         cache_control = response.headers.get("cache-control")
-        if response.status == 304:
+        digest = None if response.status == 304 else hashlib.sha256(response.content).hexdigest()
+        # A body equal to the one parsed last time is a 304 too: the server sent no validators, or ignored them.
+        if response.status == 304 or (digest == feed.body_digest and not force):
             return FeedOutcome(
                 url=feed.url,
                 checked_at=checked,
                 next_check_at=next_poll_at(checked, interval, cache_control=cache_control),
-                status=304,
+                status=response.status,
                 not_modified=True,
             )
         parsed = parse_feed(response.content, response.url, response.headers)
@@ -150,6 +153,7 @@ async def _poll_one(fetcher: Fetcher, feed: FeedState, force: bool) -> FeedOutco
         last_modified=response.headers.get("last-modified"),
         title=parsed.title,
         entries=parsed.entries,
+        body_digest=digest,
     )
 
 

@@ -81,6 +81,26 @@ def test_feed_that_newly_returns_304_costs_one_request(site: Site, tmp_path: Pat
     assert query(tmp_path, "SELECT etag, last_status, consecutive_errors FROM feeds") == [('"abc"', 304, 0)]
 
 
+def test_a_feed_without_validators_is_not_parsed_again_while_its_body_is_the_same(site: Site, tmp_path: Path) -> None:
+    """No ETag, no Last-Modified: the digest of the last body parsed stands in for them (migration 0016)."""
+    config = write_config(tmp_path, [serve_news(site, PAGE_IDS[:2])])
+    assert run(config).articles_stored == 2
+    (digest,) = query(tmp_path, "SELECT body_digest FROM feeds")[0]
+    assert digest is not None
+
+    again = run(config)
+    assert again.feeds_not_modified == 1 and again.entries_new == 0
+    assert query(tmp_path, "SELECT body_digest, last_status, consecutive_errors FROM feeds") == [(digest, 200, 0)]
+
+    forced = run(config, force=True)  # --force parses whatever the body
+    assert forced.feeds_not_modified == 0 and forced.entries_new == 0
+
+    serve_news(site, PAGE_IDS[:3])  # the feed changes: parsed, its new entry stored
+    changed = run(config)
+    assert changed.feeds_not_modified == 0 and changed.entries_new == 1 and changed.articles_stored == 1
+    assert query(tmp_path, "SELECT body_digest FROM feeds")[0][0] not in (None, digest)
+
+
 def _fork_server_pid() -> int | None:
     pid: int | None = multiprocessing.forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
     return pid

@@ -31,6 +31,7 @@ SCHEMAS = {
             ("last_modified", pa.string()),
             ("title", pa.string()),
             ("error", pa.string()),
+            ("body_digest", pa.string()),
         ]
     ),
     "entries": pa.schema(

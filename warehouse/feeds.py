@@ -21,6 +21,7 @@ class FeedState:
     etag: str | None
     last_modified: str | None
     consecutive_errors: int
+    body_digest: str | None = None  # of the last body parsed (migration 0016)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class FeedOutcome:
     title: str | None = None
     entries: tuple[FeedEntry, ...] = ()
     error: str | None = None
+    body_digest: str | None = None  # of the body parsed ('ok'), else None
 
     @property
     def kind(self) -> str:
@@ -101,7 +103,7 @@ def feeds_due(
     if not urls:
         return []
     rows = con.execute(
-        "SELECT url, name, etag, last_modified, consecutive_errors FROM feeds "
+        "SELECT url, name, etag, last_modified, consecutive_errors, body_digest FROM feeds "
         "WHERE list_contains(?, url) AND (? OR next_check_at IS NULL OR next_check_at <= ?) ORDER BY url",
         [list(urls), force, now],
     ).fetchall()
@@ -121,7 +123,8 @@ UPDATE feeds SET
     next_check_at = b.next_check_at,
     last_status = b.status,
     consecutive_errors = CASE WHEN b.kind = 'error' THEN feeds.consecutive_errors + 1 ELSE 0 END,
-    last_error = b.error
+    last_error = b.error,
+    body_digest = CASE WHEN b.kind = 'ok' THEN b.body_digest ELSE feeds.body_digest END
 FROM batch b WHERE feeds.url = b.url
 """
 
@@ -146,6 +149,7 @@ def record_feed_outcomes(
             "last_modified": o.last_modified,
             "title": o.title,
             "error": o.error,
+            "body_digest": o.body_digest,
         }
         for o in outcomes
     ]
