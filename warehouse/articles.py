@@ -289,19 +289,19 @@ def find_copies(
     is_copy: CopyTest,
     prints: Sequence[Print],
     now: datetime,
-    bands: pa.Table | None = None,
+    bands: pa.Table,
 ) -> dict[str, str]:
     """The new articles of `prints` (url, fingerprint, first seen; not stored yet) that are copies of one seen
     before them, in the last COPY_WINDOW_DAYS, among the seeds or earlier in the batch, each with its original.
 
     The original is the earliest article (first_seen_at, then url) that is itself no copy; articles of one
     batch are taken in that same order, so the first copy stored stays the original. `bands`: the bands of
-    `prints` (_bands), when the caller has them.
+    `prints` (_bands), which the caller inserts afterwards.
     """
     if not prints:
         return {}
     since = now - timedelta(days=COPY_WINDOW_DAYS)
-    found = with_table(con, _bands(prints) if bands is None else bands, _CANDIDATES, params={"since": since})
+    found = with_table(con, bands, _CANDIDATES, params={"since": since})
     pairs = {(new_url, old_url) for new_url, old_url in found}
     sharing: defaultdict[tuple[int, int], list[str]] = defaultdict(list)  # the batch's own bands
     for url, fp, _seen in prints:
