@@ -29,7 +29,7 @@ from lxml.html import HtmlElement
 from trafilatura import core
 from trafilatura.settings import Extractor
 
-from extractors.prune import source_hash
+from extractors.prune import sources_unchanged
 
 # The source hashes (extractors.prune.source_hash) of the functions read when this was written:
 # trafilatura_sequence calls the retry and accepts its text only when it is clearly longer;
@@ -44,7 +44,7 @@ def _no_retry(esc_tree: HtmlElement, r_options: Extractor, url: str | None) -> t
 
 
 def _retry_skippable() -> bool:
-    return all(source_hash(name) == digest for name, digest in _CASCADE.items())
+    return sources_unchanged(_CASCADE)
 
 
 RETRY_SKIPPABLE = _retry_skippable()

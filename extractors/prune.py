@@ -233,8 +233,13 @@ def _prepare_without_backup(
     return _TRAFILATURA_PREPARE(tree, options, url)
 
 
+def sources_unchanged(digests: dict[str, str]) -> bool:
+    """Whether each of trafilatura.core's functions named in `digests` still has the source_hash given."""
+    return all(source_hash(name) == digest for name, digest in digests.items())
+
+
 def _backup_skippable() -> bool:
-    return all(source_hash(name) == digest for name, digest in _BACKUP_READERS.items())
+    return sources_unchanged(_BACKUP_READERS)
 
 
 BACKUP_SKIPPABLE = _backup_skippable()
