@@ -318,7 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="store_true", help="show Prefect's own log lines")
 
     run = sub.add_parser("run", parents=[common], help="poll the feeds once and store what is new")
-    run.add_argument("--force", action="store_true", help="poll every feed now, ignoring stored ETag/Last-Modified")
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="poll every feed now, ignoring stored ETag/Last-Modified and the last body's digest",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress lines, only the final report")
     run.add_argument(
         "--no-wait", action="store_true", help="exit 75 at once if another ingest of this configuration is running"
