@@ -90,9 +90,13 @@ def warm_up() -> Extracted:
     """Run one extraction (both passes), language detection and fingerprint, to load what they load on first
     use; and load what htmldate's extensive date search loads on the first page that needs it: dateparser, its
     200 locales and its time-zone expressions. Measured in a worker forked after the page alone, its first
-    181 scrapinghub pages cost 1.2 s of CPU more than the same pages again (0.7 s of it dateparser)."""
+    181 scrapinghub pages cost 1.2 s of CPU more than the same pages again (0.7 s of it dateparser).
+    py3langid's model comes from newsmon's cache (flows/langid_cache.py): 0.03 s instead of 0.5 s."""
     from htmldate.extractors import get_external_parser, month_words
 
+    from flows import langid_cache
+
+    langid_cache.install()
     month_words()
     get_external_parser().get_date_data("19 June 2024 10:30 KST")
     return extract_in_worker(_WARM_UP_PAGE, "https://warm-up.invalid/warm-up", "text/html")

@@ -14,6 +14,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_TELEMETRY_ENABLE_RESOURCE_METRICS", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+# newsmon's cache (py3langid's model, flows/langid_cache.py) in the project's ignored data/, not the user's home.
+os.environ.setdefault("NEWSMON_CACHE_DIR", str(Path(__file__).resolve().parents[1] / "data" / "cache"))
 
 from tests.site import Site
 
