@@ -10,7 +10,7 @@ Detections are the same: the identifier is built from the same arrays as py3lang
 The cache is used only while the py3langid functions that load the model are the ones this was written from
 (their source hashes, as extractors/prune.py does for trafilatura); otherwise py3langid loads its own model.
 Any failure to read or write the cache (no home directory, a full disk, a damaged file) leaves py3langid to
-load its own, as before; a damaged entry is replaced on the next write.
+load its own, as before; a damaged entry is removed, and the next run writes it again.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ def install(root: Path | None = None) -> str:
     if not usable():
         return "py3langid"
     model = model_file()
+    entry: Path | None = None
     try:
         entry = entry_for(cache_root() if root is None else root, model)
         how = "cache"
@@ -91,6 +92,8 @@ def install(root: Path | None = None) -> str:
         langid.IDENTIFIER = _identifier(entry)
     except (OSError, ValueError, KeyError) as exc:
         LOGGER.debug("py3langid's model not cached (%s): py3langid loads its own", exc)
+        if entry is not None and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)  # damaged: the next run writes it again
         return "py3langid"
     return how
 

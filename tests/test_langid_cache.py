@@ -67,7 +67,7 @@ def test_an_identifier_already_loaded_is_kept(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
-def test_a_damaged_cache_leaves_py3langid_to_load_its_own_model(tmp_path: Path) -> None:
+def test_a_damaged_cache_leaves_py3langid_to_load_its_own_model_and_is_written_again(tmp_path: Path) -> None:
     assert langid_cache.install(tmp_path) == "written"
     langid.IDENTIFIER = None
     entry = langid_cache.entry_for(tmp_path, langid_cache.model_file())
@@ -75,6 +75,8 @@ def test_a_damaged_cache_leaves_py3langid_to_load_its_own_model(tmp_path: Path) 
     assert langid_cache.install(tmp_path) == "py3langid"
     assert langid.IDENTIFIER is None
     assert langid.classify("The treaty was signed in Pyongyang")[0] == "en"
+    langid.IDENTIFIER = None
+    assert langid_cache.install(tmp_path) == "written"  # the damaged entry was removed: the next run mends it
 
 
 def test_a_cache_that_cannot_be_written_leaves_py3langid_to_load_its_own_model(tmp_path: Path) -> None:
