@@ -54,12 +54,18 @@ def usable() -> bool:
     return all(source_hash(owner, name) == digest for owner, name, digest in _SOURCES.values())
 
 
-def cache_root(environ: Mapping[str, str] = os.environ) -> Path:
-    """newsmon's cache directory: NEWSMON_CACHE_DIR, else $XDG_CACHE_HOME/newsmon, else ~/.cache/newsmon."""
+def cache_root(environ: Mapping[str, str] = os.environ) -> Path | None:
+    """newsmon's cache directory: NEWSMON_CACHE_DIR, else $XDG_CACHE_HOME/newsmon, else ~/.cache/newsmon; None
+    for a process with no home directory (a service user without one): nothing is cached then."""
     if environ.get("NEWSMON_CACHE_DIR"):
         return Path(environ["NEWSMON_CACHE_DIR"])
-    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "newsmon"
+    if environ.get("XDG_CACHE_HOME"):
+        return Path(environ["XDG_CACHE_HOME"]) / "newsmon"
+    try:
+        home = Path.home()  # Python 3.11 returns "~" itself when there is none, later ones raise
+    except RuntimeError:
+        return None
+    return home / ".cache" / "newsmon" if home.is_absolute() else None
 
 
 def model_file() -> Path:
@@ -81,10 +87,13 @@ def install(root: Path | None = None) -> str:
         return "loaded"
     if not usable():
         return "py3langid"
+    root = cache_root() if root is None else root
+    if root is None:
+        return "py3langid"
     model = model_file()
     entry: Path | None = None
     try:
-        entry = entry_for(cache_root() if root is None else root, model)
+        entry = entry_for(root, model)
         how = "cache"
         if not entry.is_dir():
             _write(entry, model)
@@ -118,6 +127,15 @@ def _write(entry: Path, model: Path) -> None:
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    _forget_others(entry)
+
+
+def _forget_others(entry: Path) -> None:
+    """Remove the entries of other model files (an earlier py3langid): 68 MB each, never read again. Only
+    finished entries: a name with a dot is a directory another process is still writing."""
+    for other in entry.parent.glob("py3langid-*"):
+        if other != entry and "." not in other.name and other.is_dir():
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def _identifier(entry: Path) -> langid.LanguageIdentifier:

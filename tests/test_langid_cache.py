@@ -104,3 +104,26 @@ def test_the_cache_directory_follows_the_environment(tmp_path: Path) -> None:
     assert langid_cache.cache_root({"NEWSMON_CACHE_DIR": str(tmp_path)}) == tmp_path
     assert langid_cache.cache_root({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "newsmon"
     assert langid_cache.cache_root({}) == Path.home() / ".cache" / "newsmon"
+
+
+def test_a_process_without_a_home_directory_caches_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 3.11's Path.home() is "~" itself when there is no home: no directory named "~" is made."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEWSMON_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: cls("~")))
+    assert langid_cache.cache_root() is None
+    assert langid_cache.install() == "py3langid"
+    assert not list(tmp_path.iterdir())
+
+
+def test_writing_an_entry_removes_those_of_other_model_files(tmp_path: Path) -> None:
+    """An upgraded py3langid gets an entry of its own; the old one (68 MB) is not kept."""
+    old = tmp_path / "py3langid-1-2"
+    old.mkdir()
+    (old / "ptc.npy").write_bytes(b"an earlier model")
+    writing = tmp_path / "py3langid-1-2.abc123"  # another process still writing: left alone
+    writing.mkdir()
+    assert langid_cache.install(tmp_path) == "written"
+    entry = langid_cache.entry_for(tmp_path, langid_cache.model_file())
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([entry.name, writing.name])
