@@ -214,11 +214,11 @@ _BACKUP_READERS = {
 _TRAFILATURA_PREPARE = core._prepare_tree
 
 
-def source_hash(name: str) -> str:
-    """_digest of the source of trafilatura.core's function `name`; "" when its source cannot be read (an
-    installation without .py files): the copy is then made, as trafilatura does."""
+def source_hash(name: str, owner: object = core) -> str:
+    """_digest of the source of `owner`'s function `name` (trafilatura.core's by default); "" when its source
+    cannot be read (an installation without .py files): the guarded shortcut is then not taken."""
     try:
-        return _digest(inspect.getsource(getattr(core, name)))
+        return _digest(inspect.getsource(getattr(owner, name)))
     except (AttributeError, OSError, TypeError):
         return ""
 

@@ -8,15 +8,13 @@ Detections are the same: the identifier is built from the same arrays as py3lang
 (tests/test_langid_cache.py compares classify and rank on texts in the languages newsmon follows).
 
 The cache is used only while the py3langid functions that load the model are the ones this was written from
-(their source hashes, as extractors/prune.py does for trafilatura); otherwise py3langid loads its own model.
+(extractors.prune.source_hash, as for trafilatura's functions); otherwise py3langid loads its own model.
 Any failure to read or write the cache (no home directory, a full disk, a damaged file) leaves py3langid to
 load its own, as before; a damaged entry is removed, and the next run writes it again.
 """
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import logging
 import os
 import shutil
@@ -27,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import py3langid.langid as langid
 import py3langid.modelio as modelio
+
+from extractors.prune import source_hash
 
 LOGGER = logging.getLogger(__name__)
 ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")  # the names in py3langid's archive
@@ -41,17 +41,9 @@ _SOURCES = {
 }
 
 
-def source_hash(owner: object, name: str) -> str:
-    """The first 16 hex digits of the sha256 of the source of `owner.name`; "" when it cannot be read."""
-    try:
-        return hashlib.sha256(inspect.getsource(getattr(owner, name)).encode()).hexdigest()[:16]
-    except (AttributeError, OSError, TypeError):
-        return ""
-
-
 def usable() -> bool:
     """Whether py3langid still loads its model the way the cached identifier reproduces."""
-    return all(source_hash(owner, name) == digest for owner, name, digest in _SOURCES.values())
+    return all(source_hash(name, owner) == digest for owner, name, digest in _SOURCES.values())
 
 
 def cache_root(environ: Mapping[str, str] = os.environ) -> Path | None:
