@@ -85,7 +85,7 @@ def send_pending(
     plans = [(recipient, store.pending_alerts(con, recipient)) for recipient in alerts.to]
     plans = [(recipient, stories) for recipient, stories in plans if stories]
     if plans:
-        footer = _footer(settings, run_id, store.story_count(con))
+        footer = _footer(settings, run_id, store.story_count(con, datetime.now(UTC)))
         try:
             client = _connect(settings.smtp)
         except AlertError as exc:
@@ -115,13 +115,14 @@ def send_pending(
                     try:
                         client.send_message(message)
                     except (smtplib.SMTPException, OSError) as exc:
-                        store.abandon_delivery(con, digest.message_id)
+                        store.abandon_delivery(con, digest.message_id, digest.date)
                         report.error = f"SMTP server refused the message to {recipient}: {exc}"
                         break
-                    store.finish_delivery(con, digest.message_id, datetime.now(UTC))
+                    store.finish_delivery(con, digest.message_id, datetime.now(UTC), digest.date)
                     report.messages_sent += 1
                     report.alerts_sent += len(stories)
                     report.stories_sent.update(s.url for s in stories)
+    store.settle_alerts(con, alerts.to, datetime.now(UTC))  # later runs read only the alerts after this
     overview = store.alert_overview(con, alerts.to)
     report.waiting, report.uncertain = overview["waiting"], overview["uncertain"]
     return report

@@ -392,6 +392,7 @@ def _store_batch(
 
 def score_articles(con: duckdb.DuckDBPyConnection, profile: TopicProfile, *, all_rows: bool = False) -> int:
     """Score the articles that have no score yet (seeds, rows from before scoring existed); all with all_rows."""
+    checked_at = _now()
     rows = store.articles_to_score(con, all_rows=all_rows)
     judged = {j.what: j for j in judgments.latest_judgments(con)} if rows else {}
     results = []
@@ -399,18 +400,20 @@ def score_articles(con: duckdb.DuckDBPyConnection, profile: TopicProfile, *, all
         judgment = judged.get(url)  # an article the analyst judged stays on the side they put it
         result = score(profile, title, text)
         results.append((url, as_judged(result, judgment.label, judgment.who) if judgment else result))
-    store.set_scores(con, _now(), results)
+    store.set_scores(con, _now(), results, rescore=all_rows)
+    store.settle(con, "unscored", checked_at, _now())  # a later run reads only the articles after this
     return len(rows)
 
 
 def fingerprint_articles(con: duckdb.DuckDBPyConnection) -> int:
     """Fingerprint the articles that have none yet (seeds, rows from before fingerprints existed)."""
+    checked_at = _now()
     rows = store.articles_without_fingerprint(con)
-    if not rows:
-        return 0
-    from extractors.duplicates import fingerprint  # numpy: imported when there is something to fingerprint
+    if rows:
+        from extractors.duplicates import fingerprint  # numpy: imported when there is something to fingerprint
 
-    store.set_fingerprints(con, [(url, fingerprint(text)) for url, text in rows])
+        store.set_fingerprints(con, [(url, fingerprint(text)) for url, text in rows])
+    store.settle(con, "unfingerprinted", checked_at, _now())  # a later run reads only the articles after this
     return len(rows)
 
 
@@ -516,7 +519,7 @@ def _ingest_frozen(settings: Settings, force: bool, progress: Progress) -> RunRe
         # Each batch's articles were indexed as they were stored; this catches up on the rest (seeds, and
         # articles stored before the index existed).
         search.index_new_articles(con)
-        report.scored_otherwise = store.scored_otherwise(con, profile.version)
+        report.scored_otherwise = store.scored_otherwise(con, profile.version, _now())
         if settings.alerts is not None and settings.alerts.mode == "immediate":
             report.alerts = send_alerts(con, settings, run_id)
         elif settings.alerts is None:

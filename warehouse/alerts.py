@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from extractors.alert_email import Story
+from warehouse import marks
 from warehouse.batches import changed, with_batch
 from warehouse.db import in_transaction
 from warehouse.lookup import article_columns
@@ -27,27 +28,49 @@ def queue_alerts(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, url
         )
 
 
+def _mark(recipient: str) -> str:
+    """The mark (warehouse/marks.py) before which every alert was sent to `recipient`."""
+    return f"alerts:{recipient}"
+
+
+def _bounds(since: datetime | None) -> dict[str, Any]:
+    """The parameters that bound a look at the alerts and deliveries to those after the mark `since`: an alert
+    is created with its article (same time), a delivery started after its alert (a MARGIN for clocks)."""
+    return {"since": since, "delivered_since": since - marks.MARGIN if since else None}
+
+
+# Alerts after the mark ($since), and deliveries that may belong to them ($delivered_since); NULL: all of them.
+_AFTER_MARK = "($since IS NULL OR a.created_at >= $since)"
+_DELIVERY_AFTER_MARK = "($delivered_since IS NULL OR d.started_at >= $delivered_since)"
+
+
 def pending_alerts(con: duckdb.DuckDBPyConnection, recipient: str) -> list[Story]:
     """The stories not yet sent (nor being sent) to `recipient`, oldest alert first, with their copies.
 
-    The undelivered alerts are found first and only their articles are read, by time (warehouse.lookup): a join
-    with the articles read every article's text (10-19 s and 5.6 GB at a million articles, issue 12)."""
+    Only the alerts after the recipient's mark are read (`settle_alerts`); the undelivered ones are found first
+    and only their articles are read, by their time (warehouse.lookup): a join with the articles read every
+    article's text (10-19 s and 5.6 GB at a million articles, issue 12)."""
     waiting = con.execute(
-        "SELECT a.url FROM alerts a WHERE NOT EXISTS "
-        "(SELECT 1 FROM alert_deliveries d WHERE d.url = a.url AND d.recipient = ?) ORDER BY a.created_at, a.url",
-        [recipient],
+        f"SELECT a.url, a.created_at FROM alerts a WHERE {_AFTER_MARK} AND NOT EXISTS "
+        f"(SELECT 1 FROM alert_deliveries d WHERE d.url = a.url AND d.recipient = $recipient AND "
+        f"{_DELIVERY_AFTER_MARK}) ORDER BY a.created_at, a.url",
+        {"recipient": recipient, **_bounds(marks.since(con, _mark(recipient)))},
     ).fetchall()
     urls = [row[0] for row in waiting]
     if not urls:
         return []
+    first, last = waiting[0][1], max(row[1] for row in waiting)
     articles = article_columns(
-        con, urls, "title, source, published_at, text, relevance, relevance_why, coalesce(relevance_terms, [])"
+        con,
+        urls,
+        "title, source, published_at, text, relevance, relevance_why, coalesce(relevance_terms, [])",
+        seen_between=(first, last),  # an alert is created with its article, at its first_seen_at
     )
-    copies = dict(
+    copies = dict(  # a copy is stored after its original
         con.execute(
             "SELECT duplicate_of, list({'source': source, 'url': url} ORDER BY first_seen_at) FROM articles "
-            "WHERE list_contains(?, duplicate_of) GROUP BY duplicate_of",
-            [urls],
+            "WHERE first_seen_at >= ? AND list_contains(?, duplicate_of) GROUP BY duplicate_of",
+            [first, urls],
         ).fetchall()
     )
     stories = []
@@ -71,22 +94,37 @@ def pending_alerts(con: duckdb.DuckDBPyConnection, recipient: str) -> list[Story
     return stories
 
 
-def story_count(con: duckdb.DuckDBPyConnection) -> int:
+def story_count(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> int:
     """How many rows the `stories` view has (the alert footer's count), without the view's folding of copies.
 
     A story is led by a relevant original that is no seed, or by the first copy of a seed when that copy is
     relevant (migration 0008): counted from three small columns and the few copies, not from the copies' lists
-    and window the view builds (issue 12)."""
+    and window the view builds (issue 12). The originals before the mark 'stories' are the mark's count (a
+    score written forgets it: set_scores); with `now`, the mark is moved up when it lags."""
+    mark = marks.get(con, "stories")
+    start = mark.settled_before if mark else None
+    proposed = marks.next_mark(now) if now else None
     row = con.execute(
         """
-        SELECT (SELECT count(*) FROM articles WHERE is_relevant AND duplicate_of IS NULL AND NOT is_seed)
+        SELECT (SELECT count(*) FILTER (WHERE first_seen_at < $proposed) FROM articles
+                WHERE is_relevant AND duplicate_of IS NULL AND NOT is_seed
+                  AND ($since IS NULL OR first_seen_at >= $since)),
+               (SELECT count(*) FROM articles
+                WHERE is_relevant AND duplicate_of IS NULL AND NOT is_seed
+                  AND ($since IS NULL OR first_seen_at >= $since))
              + (SELECT count(*) FILTER (WHERE lead_relevant) FROM (
                     SELECT arg_min(is_relevant, (first_seen_at, url)) AS lead_relevant FROM articles
                     WHERE duplicate_of IN (SELECT url FROM articles WHERE is_seed) AND NOT is_seed
                     GROUP BY duplicate_of))
-        """
+        """,
+        {"since": start, "proposed": proposed},
     ).fetchone()
-    return int(row[0]) if row else 0
+    before = mark.count if mark else 0
+    if row is None:
+        return before
+    if now is not None and proposed is not None and marks.lags(start, proposed):
+        marks.put(con, "stories", proposed, now, count=before + int(row[0]))
+    return before + int(row[1])
 
 
 def start_delivery(
@@ -96,19 +134,24 @@ def start_delivery(
 
     Returns the alerts this process may send: those no other writer has started in the meantime. Two writers
     that start the same alert both rewrite its outbox row, which DuckLake reports to the later commit as a
-    conflict; it runs again, sees the other's delivery rows and leaves those alerts out."""
+    conflict; it runs again, sees the other's delivery rows and leaves those alerts out. `urls` are pending
+    alerts, after the recipient's mark: only the alerts and deliveries after it are read."""
 
     def work(c: duckdb.DuckDBPyConnection) -> list[str]:
+        bounds = _bounds(marks.since(c, _mark(recipient)))
         free = [
             row[0]
             for row in c.execute(
-                "SELECT url FROM (SELECT unnest(?::VARCHAR[]) AS url) WHERE url NOT IN "
-                "(SELECT url FROM alert_deliveries WHERE recipient = ?)",
-                [list(urls), recipient],
+                "SELECT url FROM (SELECT unnest($urls::VARCHAR[]) AS url) WHERE url NOT IN "
+                f"(SELECT d.url FROM alert_deliveries d WHERE d.recipient = $recipient AND {_DELIVERY_AFTER_MARK})",
+                {"urls": list(urls), "recipient": recipient, "delivered_since": bounds["delivered_since"]},
             ).fetchall()
         ]
         if free:
-            c.execute("UPDATE alerts SET claimed_at = ? WHERE list_contains(?, url)", [now, free])
+            c.execute(
+                f"UPDATE alerts a SET claimed_at = $now WHERE {_AFTER_MARK} AND list_contains($urls, a.url)",
+                {"now": now, "urls": free, "since": bounds["since"]},
+            )
             c.execute(
                 "INSERT INTO alert_deliveries (url, recipient, state, message_id, started_at) "
                 "SELECT unnest(?::VARCHAR[]), ?, 'sending', ?, ?",
@@ -119,25 +162,51 @@ def start_delivery(
     return in_transaction(con, work)
 
 
-def finish_delivery(con: duckdb.DuckDBPyConnection, message_id: str, now: datetime) -> None:
-    """The SMTP server accepted the message."""
+def finish_delivery(con: duckdb.DuckDBPyConnection, message_id: str, now: datetime, started: datetime) -> None:
+    """The SMTP server accepted the message whose delivery began at `started` (start_delivery's `now`: only the
+    deliveries since then are read)."""
     in_transaction(
         con,
         lambda c: c.execute(
-            "UPDATE alert_deliveries SET state = 'sent', sent_at = ? WHERE message_id = ? AND state = 'sending'",
-            [now, message_id],
+            "UPDATE alert_deliveries SET state = 'sent', sent_at = ? "
+            "WHERE started_at >= ? AND message_id = ? AND state = 'sending'",
+            [now, started, message_id],
         ),
         keyed=False,
     )
 
 
-def abandon_delivery(con: duckdb.DuckDBPyConnection, message_id: str) -> None:
-    """The SMTP server refused the message: its alerts are pending again."""
+def abandon_delivery(con: duckdb.DuckDBPyConnection, message_id: str, started: datetime) -> None:
+    """The SMTP server refused the message whose delivery began at `started`: its alerts are pending again."""
     in_transaction(
         con,
-        lambda c: c.execute("DELETE FROM alert_deliveries WHERE message_id = ? AND state = 'sending'", [message_id]),
+        lambda c: c.execute(
+            "DELETE FROM alert_deliveries WHERE started_at >= ? AND message_id = ? AND state = 'sending'",
+            [started, message_id],
+        ),
         keyed=False,
     )
+
+
+def settle_alerts(con: duckdb.DuckDBPyConnection, recipients: Sequence[str], now: datetime) -> None:
+    """Move each recipient's mark up to their oldest alert not sent yet (none: MARGIN before `now`), once it
+    lags by marks.ADVANCE. An alert being sent ('sending') is not settled: the server may still refuse it, and
+    `newsmon alerts --retry-uncertain` may put it back in the queue."""
+    proposed = marks.next_mark(now)
+    for recipient in recipients:
+        since = marks.since(con, _mark(recipient))
+        if not marks.lags(since, proposed):
+            continue
+        row = con.execute(
+            f"SELECT min(a.created_at) FROM alerts a WHERE {_AFTER_MARK} AND NOT EXISTS "
+            f"(SELECT 1 FROM alert_deliveries d WHERE d.url = a.url AND d.recipient = $recipient "
+            f"AND d.state = 'sent' AND {_DELIVERY_AFTER_MARK})",
+            {"recipient": recipient, **_bounds(since)},
+        ).fetchone()
+        oldest = row[0] if row else None
+        settled = min(proposed, oldest) if oldest is not None else proposed
+        if marks.lags(since, settled):
+            marks.put(con, _mark(recipient), settled, now)
 
 
 def retry_uncertain(con: duckdb.DuckDBPyConnection) -> int:
@@ -150,22 +219,29 @@ def retry_uncertain(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _waiting(recipients: Sequence[str]) -> str:
-    """The alerts (url, created_at) not yet delivered to every one of `recipients` (bound as $recipients); with
-    no recipients, every alert. An anti-join of each (alert, recipient) with the deliveries: a fourth of the time
-    of a correlated count per alert (1M articles: 0.53 s instead of 2.2 s, 250,000 alerts)."""
+    """The alerts (url, created_at) not yet delivered to every one of `recipients` (bound as $recipients, with
+    _waiting_params); with no recipients, every alert. An anti-join of each (alert, recipient) with the
+    deliveries: a fourth of the time of a correlated count per alert (1M articles: 0.53 s instead of 2.2 s,
+    250,000 alerts), and only of the alerts after the recipients' oldest mark."""
     if not recipients:
         return "SELECT url, created_at FROM alerts"
     return (
         "SELECT DISTINCT a.url, a.created_at FROM alerts a"
         " CROSS JOIN (SELECT unnest($recipients::VARCHAR[]) AS recipient) r"
-        " WHERE NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.url = a.url AND d.recipient = r.recipient)"
+        f" WHERE {_AFTER_MARK} AND NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.url = a.url"
+        f" AND d.recipient = r.recipient AND {_DELIVERY_AFTER_MARK})"
     )
+
+
+def _waiting_params(con: duckdb.DuckDBPyConnection, recipients: Sequence[str]) -> dict[str, Any]:
+    if not recipients:
+        return {}
+    return {"recipients": list(recipients), **_bounds(marks.since_all(con, [_mark(r) for r in recipients]))}
 
 
 def alerts_waiting(con: duckdb.DuckDBPyConnection, recipients: Sequence[str]) -> int:
     """How many alerts some recipient has not had (all alerts when there are no recipients)."""
-    params = {"recipients": list(recipients)} if recipients else {}
-    row = con.execute(f"SELECT count(*) FROM ({_waiting(recipients)})", params).fetchone()
+    row = con.execute(f"SELECT count(*) FROM ({_waiting(recipients)})", _waiting_params(con, recipients)).fetchone()
     return row[0] if row else 0
 
 
@@ -173,19 +249,27 @@ def alert_overview(con: duckdb.DuckDBPyConnection, recipients: Sequence[str], li
     """Counts and recent rows for `newsmon alerts` and the run report."""
     uncertain = con.execute("SELECT count(*) FROM alert_deliveries WHERE state = 'sending'").fetchone()
     recent = con.execute(
-        "SELECT sent_at, recipient, state, url FROM alert_deliveries ORDER BY started_at DESC, url LIMIT ?", [limit]
+        "SELECT sent_at, recipient, state, url, started_at FROM alert_deliveries ORDER BY started_at DESC, url LIMIT ?",
+        [limit],
     ).fetchall()
     # The waiting count and the latest waiting alerts in one pass over the alerts.
     waiting = con.execute(
         f"SELECT count(*) OVER (), created_at, url FROM ({_waiting(recipients)}) ORDER BY created_at DESC, url "
         "LIMIT $limit",
-        {"limit": limit, **({"recipients": list(recipients)} if recipients else {})},
+        {"limit": limit, **_waiting_params(con, recipients)},
     ).fetchall()
-    # The titles of those few, by time (warehouse.lookup), not by a join that reads every article's title.
-    titles = article_columns(con, [row[-1] for row in recent + waiting], "title")
+    # The titles of those few, by time (warehouse.lookup), not by a join that reads every article's title: an
+    # alert's article was first seen when the alert was created, before its deliveries started.
+    times = [row[1] for row in waiting] + [row[4] - marks.MARGIN for row in recent] + [row[4] for row in recent]
+    titles = article_columns(
+        con,
+        [row[3] for row in recent] + [row[-1] for row in waiting],
+        "title",
+        seen_between=(min(times), max(times)) if times else None,
+    )
     return {
         "waiting": waiting[0][0] if waiting else 0,
         "uncertain": uncertain[0] if uncertain else 0,
-        "recent": [(sent, to, state, titles[url][0], url) for sent, to, state, url in recent if url in titles],
+        "recent": [(sent, to, state, titles[url][0], url) for sent, to, state, url, _ in recent if url in titles],
         "pending": [(created, titles[url][0], url) for _, created, url in waiting if url in titles],
     }

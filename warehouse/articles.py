@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import pyarrow as pa
 
 from extractors.relevance import Relevance
 from extractors.topic import Seed
+from warehouse import marks
 from warehouse.alerts import queue_alerts
 from warehouse.batches import SCHEMAS, with_batch, with_table
 from warehouse.db import in_transaction
@@ -167,7 +169,13 @@ def _article_rows(run_id: str, now: datetime, items: Sequence[NewArticle]) -> li
 
 
 def add_seeds(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, seeds: Sequence[Seed]) -> int:
-    """Load the seed documents once: seeds already present (by seed id) are left alone."""
+    """Load the seed documents once: seeds already present (by seed id) are left alone.
+
+    Once every seed of `seeds` is stored, a mark holds the digest of their ids (warehouse/marks.py): later runs
+    with the same seeds read no article."""
+    digest = hashlib.sha256("\n".join(sorted(s.seed_id for s in seeds)).encode()).hexdigest()[:16]
+    if marks.get(con, "seeds", digest) is not None:
+        return 0
     present = {row[0] for row in con.execute("SELECT seed_id FROM articles WHERE is_seed").fetchall()}
     rows = [
         _article_row(
@@ -186,36 +194,68 @@ def add_seeds(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, seeds:
         for s in seeds
         if s.seed_id not in present
     ]
-    if not rows:
-        return 0
-    return len(in_transaction(con, lambda c: _insert_articles(c, rows)))
+    added = len(in_transaction(con, lambda c: _insert_articles(c, rows))) if rows else 0
+    marks.put(con, "seeds", now, now, value=digest)
+    return added
 
 
 # --- relevance -------------------------------------------------------------------------------------------
 
 
 def articles_to_score(con: duckdb.DuckDBPyConnection, *, all_rows: bool = False) -> list[tuple[str, str | None, str]]:
-    """(url, title, text) of the articles without a score (of every article with all_rows)."""
-    where = "" if all_rows else " WHERE relevance IS NULL"
-    return con.execute(f"SELECT url, title, text FROM articles{where} ORDER BY url").fetchall()
+    """(url, title, text) of the articles without a score (of every article with all_rows); without all_rows,
+    only those after the mark 'unscored' (`settle`)."""
+    if all_rows:
+        return con.execute("SELECT url, title, text FROM articles ORDER BY url").fetchall()
+    start = marks.since(con, "unscored")
+    return con.execute(
+        "SELECT url, title, text FROM articles WHERE relevance IS NULL AND ($since IS NULL OR first_seen_at >= $since)"
+        " ORDER BY url",
+        {"since": start},
+    ).fetchall()
 
 
-def scored_otherwise(con: duckdb.DuckDBPyConnection, version: str) -> int:
-    """How many articles hold a score made under another topic definition or scorer than `version`."""
+def settle(con: duckdb.DuckDBPyConnection, check: str, checked_at: datetime, now: datetime) -> None:
+    """Record that the articles found by the check `check` ('unscored': articles_to_score, 'unfingerprinted':
+    articles_without_fingerprint) at `checked_at` have all been dealt with (warehouse/marks.py)."""
+    proposed = marks.next_mark(checked_at)
+    if marks.lags(marks.since(con, check), proposed):
+        marks.put(con, check, proposed, now)
+
+
+def scored_otherwise(con: duckdb.DuckDBPyConnection, version: str, now: datetime | None = None) -> int:
+    """How many articles hold a score made under another topic definition or scorer than `version`.
+
+    The count of the articles before the mark 'scored_with' of `version` is the mark's; only the later ones are
+    read. With `now`, the mark is moved up when it lags (a rescore forgets it: set_scores)."""
+    mark = marks.get(con, "scored_with", version)
+    start = mark.settled_before if mark else None
+    proposed = marks.next_mark(now) if now else None
     row = con.execute(
-        "SELECT count(*) FROM articles WHERE relevance IS NOT NULL AND scored_with IS DISTINCT FROM ?", [version]
+        "SELECT count(*), count(*) FILTER (WHERE first_seen_at < $proposed) FROM articles"
+        " WHERE relevance IS NOT NULL AND scored_with IS DISTINCT FROM $version"
+        " AND ($since IS NULL OR first_seen_at >= $since)",
+        {"version": version, "since": start, "proposed": proposed},
     ).fetchone()
-    return int(row[0]) if row else 0
+    before = mark.count if mark else 0
+    if row is None:
+        return before
+    if now is not None and proposed is not None and marks.lags(start, proposed):
+        marks.put(con, "scored_with", proposed, now, value=version, count=before + int(row[1]))
+    return before + int(row[0])
 
 
-def set_scores(con: duckdb.DuckDBPyConnection, now: datetime, scores: Sequence[tuple[str, Relevance]]) -> None:
-    """Store relevance scores in one transaction."""
+def set_scores(
+    con: duckdb.DuckDBPyConnection, now: datetime, scores: Sequence[tuple[str, Relevance]], *, rescore: bool = False
+) -> None:
+    """Store relevance scores in one transaction. Scores forget the count of stories (story_count's mark), a
+    `rescore` (scores that replace others) also that of the articles scored otherwise (scored_otherwise's)."""
     if not scores:
         return
     rows = [{"url": url, **_score_columns(relevance)} for url, relevance in scores]
-    in_transaction(
-        con,
-        lambda c: with_batch(
+
+    def work(c: duckdb.DuckDBPyConnection) -> None:
+        with_batch(
             c,
             "scores",
             rows,
@@ -224,9 +264,12 @@ def set_scores(con: duckdb.DuckDBPyConnection, now: datetime, scores: Sequence[t
             "relevance_why = batch.relevance_why, scored_with = batch.scored_with, "
             f"scored_at = '{now.isoformat()}'::TIMESTAMPTZ "
             "FROM batch WHERE articles.url = batch.url",
-        ),
-        keyed=False,
-    )
+        )
+        marks.forget(c, "stories")  # the count of relevant originals before it may change
+        if rescore:
+            marks.forget(c, "scored_with")
+
+    in_transaction(con, work, keyed=False)
 
 
 # --- duplicates ------------------------------------------------------------------------------------------
@@ -337,10 +380,15 @@ def find_copies(
 
 
 def articles_without_fingerprint(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """(url, text) of articles never fingerprinted (seeds, rows from before fingerprints existed).
+    """(url, text) of articles never fingerprinted (seeds, rows from before fingerprints existed), after the
+    mark 'unfingerprinted' (`settle`).
 
     Every fingerprinted row has `shingles` set (0 for a text too short to compare)."""
-    return con.execute("SELECT url, text FROM articles WHERE shingles IS NULL ORDER BY url").fetchall()
+    return con.execute(
+        "SELECT url, text FROM articles WHERE shingles IS NULL AND ($since IS NULL OR first_seen_at >= $since)"
+        " ORDER BY url",
+        {"since": marks.since(con, "unfingerprinted")},
+    ).fetchall()
 
 
 def set_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Sequence[tuple[str, Fingerprint | None]]) -> None:

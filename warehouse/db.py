@@ -280,6 +280,9 @@ def _migrate_once(con: duckdb.DuckDBPyConnection) -> list[str]:
             raise  # a concurrent writer's commit: migrate() runs it again
         except duckdb.Error as exc:
             raise WarehouseError(f"migration {name} failed: {exc}") from exc
+    if done:
+        # A migration may add rows or columns that a mark calls settled (warehouse/marks.py): check all again.
+        con.execute("DELETE FROM marks")
     return done
 
 

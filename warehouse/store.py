@@ -15,6 +15,7 @@ from warehouse.alerts import (
     finish_delivery,
     pending_alerts,
     retry_uncertain,
+    settle_alerts,
     start_delivery,
     story_count,
 )
@@ -28,6 +29,7 @@ from warehouse.articles import (
     scored_otherwise,
     set_fingerprints,
     set_scores,
+    settle,
     store_pages,
 )
 from warehouse.feeds import (
@@ -75,6 +77,8 @@ __all__ = [
     "scored_otherwise",
     "set_fingerprints",
     "set_scores",
+    "settle",
+    "settle_alerts",
     "skip_entries",
     "start_delivery",
     "start_run",
