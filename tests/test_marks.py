@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from extractors.topic import Seed
 from tests.test_scale import NOW, _page, _store, _texts
@@ -128,6 +129,32 @@ def test_the_stories_count_is_carried_by_the_mark_until_a_score_is_written(tmp_p
     assert store.story_count(con) == 3 == len(con.execute("SELECT url FROM stories").fetchall())
 
 
+def test_a_count_read_before_another_process_scores_is_counted_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    con, other = connect(tmp_path / "lake"), connect(tmp_path / "lake")
+    urls = _alerts(con)
+    page = _page("x", "x", relevant=False)
+    assert page.relevance is not None
+    off = dataclasses.replace(page.relevance, scored_with="v2")
+    write, raced = marks.write, []
+
+    rescored = [urls[:2], urls[2:]]
+
+    def racing(c: duckdb.DuckDBPyConnection, name: str, *args: object, **kwargs: object) -> None:
+        if name not in raced:  # a rescore in another process commits after the count was read, before the mark
+            raced.append(name)
+            store.set_scores(other, NOW, [(url, off) for url in rescored.pop(0)], rescore=True)
+        write(c, name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(marks, "write", racing)
+    store.story_count(con, NOW + timedelta(days=3))  # 3 when read; 1 when the mark commits
+    assert store.story_count(con) == 1 == len(con.execute("SELECT url FROM stories").fetchall())
+    store.scored_otherwise(con, "v2", NOW + timedelta(days=3))  # 1 when read; 0 when the mark commits
+    assert store.scored_otherwise(con, "v2") == 0
+    assert raced == ["stories", "scored_with"]
+
+
 def test_seeds_are_read_once_for_a_seed_set(tmp_path: Path) -> None:
     con = connect(tmp_path / "lake")
     texts = _texts()
@@ -141,7 +168,7 @@ def test_seeds_are_read_once_for_a_seed_set(tmp_path: Path) -> None:
 
 def test_a_migration_forgets_every_mark(tmp_path: Path) -> None:
     con = connect(tmp_path / "lake")
-    marks.put(con, "unscored", NOW, NOW)
+    marks.put(con, "unscored", marks.Mark(None, 0, NOW), NOW)
     con.execute("DELETE FROM schema_migrations WHERE version = 16")  # 0016 may run again (ADD COLUMN IF NOT EXISTS)
     assert migrate(con) == ["0016_feed_body_digest.sql"]
     assert marks.get(con, "unscored") is None

@@ -101,30 +101,27 @@ def story_count(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> 
     relevant (migration 0008): counted from three small columns and the few copies, not from the copies' lists
     and window the view builds (issue 12). The originals before the mark 'stories' are the mark's count (a
     score written forgets it: set_scores); with `now`, the mark is moved up when it lags."""
-    mark = marks.get(con, "stories")
-    start = mark.settled_before if mark else None
-    proposed = marks.next_mark(now) if now else None
-    row = con.execute(
-        """
-        SELECT (SELECT count(*) FILTER (WHERE first_seen_at < $proposed) FROM articles
-                WHERE is_relevant AND duplicate_of IS NULL AND NOT is_seed
-                  AND ($since IS NULL OR first_seen_at >= $since)),
-               (SELECT count(*) FROM articles
-                WHERE is_relevant AND duplicate_of IS NULL AND NOT is_seed
-                  AND ($since IS NULL OR first_seen_at >= $since))
-             + (SELECT count(*) FILTER (WHERE lead_relevant) FROM (
-                    SELECT arg_min(is_relevant, (first_seen_at, url)) AS lead_relevant FROM articles
-                    WHERE duplicate_of IN (SELECT url FROM articles WHERE is_seed) AND NOT is_seed
-                    GROUP BY duplicate_of))
-        """,
-        {"since": start, "proposed": proposed},
-    ).fetchone()
-    before = mark.count if mark else 0
-    if row is None:
-        return before
-    if now is not None and proposed is not None and marks.lags(start, proposed):
-        marks.put(con, "stories", proposed, now, count=before + int(row[0]))
-    return before + int(row[1])
+
+    def counts(c: duckdb.DuckDBPyConnection, since: datetime | None, proposed: datetime | None) -> tuple[int, int]:
+        """The stories (originals from `since` on, and copies of seeds), the originals before `proposed`."""
+        row = c.execute(
+            """
+            SELECT (SELECT count(*) FROM articles
+                    WHERE is_relevant AND duplicate_of IS NULL AND NOT is_seed
+                      AND ($since IS NULL OR first_seen_at >= $since))
+                 + (SELECT count(*) FILTER (WHERE lead_relevant) FROM (
+                        SELECT arg_min(is_relevant, (first_seen_at, url)) AS lead_relevant FROM articles
+                        WHERE duplicate_of IN (SELECT url FROM articles WHERE is_seed) AND NOT is_seed
+                        GROUP BY duplicate_of)),
+                   (SELECT count(*) FILTER (WHERE first_seen_at < $proposed) FROM articles
+                    WHERE is_relevant AND duplicate_of IS NULL AND NOT is_seed
+                      AND ($since IS NULL OR first_seen_at >= $since))
+            """,
+            {"since": since, "proposed": proposed},
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    return marks.counted(con, "stories", counts, now)
 
 
 def start_delivery(
@@ -206,7 +203,7 @@ def settle_alerts(con: duckdb.DuckDBPyConnection, recipients: Sequence[str], now
         oldest = row[0] if row else None
         settled = min(proposed, oldest) if oldest is not None else proposed
         if marks.lags(since, settled):
-            marks.put(con, _mark(recipient), settled, now)
+            marks.put(con, _mark(recipient), marks.Mark(None, 0, settled), now)
 
 
 def retry_uncertain(con: duckdb.DuckDBPyConnection) -> int:

@@ -195,7 +195,7 @@ def add_seeds(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, seeds:
         if s.seed_id not in present
     ]
     added = len(in_transaction(con, lambda c: _insert_articles(c, rows))) if rows else 0
-    marks.put(con, "seeds", now, now, value=digest)
+    marks.put(con, "seeds", marks.Mark(digest, 0, now), now)
     return added
 
 
@@ -220,7 +220,7 @@ def settle(con: duckdb.DuckDBPyConnection, check: str, checked_at: datetime, now
     articles_without_fingerprint) at `checked_at` have all been dealt with (warehouse/marks.py)."""
     proposed = marks.next_mark(checked_at)
     if marks.lags(marks.since(con, check), proposed):
-        marks.put(con, check, proposed, now)
+        marks.put(con, check, marks.Mark(None, 0, proposed), now)
 
 
 def scored_otherwise(con: duckdb.DuckDBPyConnection, version: str, now: datetime | None = None) -> int:
@@ -228,21 +228,17 @@ def scored_otherwise(con: duckdb.DuckDBPyConnection, version: str, now: datetime
 
     The count of the articles before the mark 'scored_with' of `version` is the mark's; only the later ones are
     read. With `now`, the mark is moved up when it lags (a rescore forgets it: set_scores)."""
-    mark = marks.get(con, "scored_with", version)
-    start = mark.settled_before if mark else None
-    proposed = marks.next_mark(now) if now else None
-    row = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE first_seen_at < $proposed) FROM articles"
-        " WHERE relevance IS NOT NULL AND scored_with IS DISTINCT FROM $version"
-        " AND ($since IS NULL OR first_seen_at >= $since)",
-        {"version": version, "since": start, "proposed": proposed},
-    ).fetchone()
-    before = mark.count if mark else 0
-    if row is None:
-        return before
-    if now is not None and proposed is not None and marks.lags(start, proposed):
-        marks.put(con, "scored_with", proposed, now, value=version, count=before + int(row[1]))
-    return before + int(row[0])
+
+    def counts(c: duckdb.DuckDBPyConnection, since: datetime | None, proposed: datetime | None) -> tuple[int, int]:
+        row = c.execute(
+            "SELECT count(*), count(*) FILTER (WHERE first_seen_at < $proposed) FROM articles"
+            " WHERE relevance IS NOT NULL AND scored_with IS DISTINCT FROM $version"
+            " AND ($since IS NULL OR first_seen_at >= $since)",
+            {"version": version, "since": since, "proposed": proposed},
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    return marks.counted(con, "scored_with", counts, now, value=version)
 
 
 def set_scores(
@@ -269,7 +265,7 @@ def set_scores(
         if rescore:
             marks.forget(c, "scored_with")
 
-    in_transaction(con, work, keyed=False)
+    in_transaction(con, work)  # keyed: a mark counted meanwhile from the scores before fails, and counts again
 
 
 # --- duplicates ------------------------------------------------------------------------------------------

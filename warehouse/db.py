@@ -221,6 +221,15 @@ def connect(
 # --- migrations -----------------------------------------------------------------------------------------------
 
 
+# The migration that creates the marks table (warehouse/marks.py), which every later migration empties.
+MARKS_MIGRATION = 17
+
+
+def latest_migration() -> int:
+    """The schema version this code writes: its last migration's number."""
+    return _migrations()[-1][0]
+
+
 def _migrations() -> list[tuple[int, str, str]]:
     found = []
     for item in MIGRATIONS.iterdir():
@@ -268,6 +277,7 @@ def _migrate_once(con: duckdb.DuckDBPyConnection) -> list[str]:
         name = group[0][1]
         try:
             with transaction(con):
+                changed = False
                 for version, name, sql in group:
                     # Read again inside the transaction: a process that began after another's commit of this
                     # migration sees it here (its CREATE TABLE would fail on the table the other made).
@@ -276,13 +286,15 @@ def _migrate_once(con: duckdb.DuckDBPyConnection) -> list[str]:
                     con.execute(sql)
                     con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, datetime.now(UTC)])
                     done.append(name)
+                    changed = True
+                if changed and max(applied | {v for v, _, _ in group}) >= MARKS_MIGRATION:
+                    # A migration may add rows or columns that a mark calls settled (warehouse/marks.py): all
+                    # are checked again. In the migration's transaction: a crash or a conflict cannot skip it.
+                    con.execute("DELETE FROM marks")
         except duckdb.TransactionException:
             raise  # a concurrent writer's commit: migrate() runs it again
         except duckdb.Error as exc:
             raise WarehouseError(f"migration {name} failed: {exc}") from exc
-    if done:
-        # A migration may add rows or columns that a mark calls settled (warehouse/marks.py): check all again.
-        con.execute("DELETE FROM marks")
     return done
 
 

@@ -14,12 +14,13 @@ lags by ADVANCE: most runs write no mark.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import duckdb
 
-from warehouse.db import in_transaction
+from warehouse.db import in_transaction, latest_migration
 
 # A row is stamped with its batch's time before its transaction commits; a batch commits within minutes of
 # that time (a run's fetching is bounded by [fetch] deadline_seconds, 120 s by default). A day covers any
@@ -39,7 +40,7 @@ class Mark:
 
 def _all(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None, int, datetime]]:
     """Every mark (a few rows, inlined in the catalog): read whole, a third of the time of a filtered read.
-    None in a warehouse that a reader opens before a run has migrated it to 0017 (`newsmon status`)."""
+    None (an empty list) in a warehouse that a reader opens before a run has migrated it to 0017 (`newsmon status`)."""
     try:
         return con.execute("SELECT name, value, count, settled_before FROM marks").fetchall()
     except duckdb.CatalogException:
@@ -48,8 +49,8 @@ def _all(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None, int, dat
 
 def get(con: duckdb.DuckDBPyConnection, name: str, value: str | None = None) -> Mark | None:
     """The mark `name` for `value` (None: any value), if one was written; of two (two writers wrote one at
-    once), the later: each was true when it was written, and what unsettles rows forgets the marks (a
-    migration, a rescore)."""
+    once: appends do not conflict), the later: each held in the snapshot its writer counted in, and what
+    unsettles rows forgets the marks (a migration, a score written)."""
     rows = [row for row in _all(con) if row[0] == name and (value is None or row[1] == value)]
     if not rows:
         return None
@@ -82,22 +83,47 @@ def lags(current: datetime | None, proposed: datetime) -> bool:
     return current is None or proposed - current >= ADVANCE
 
 
-def put(
-    con: duckdb.DuckDBPyConnection,
-    name: str,
-    settled_before: datetime,
-    now: datetime,
-    *,
-    value: str | None = None,
-    count: int = 0,
-) -> None:
-    """Replace the marks `name` by one at `settled_before`."""
+def put(con: duckdb.DuckDBPyConnection, name: str, mark: Mark, now: datetime) -> None:
+    """Replace the marks `name` by `mark`, in a transaction of its own (see `write`)."""
+    in_transaction(con, lambda c: write(c, name, mark, now))
 
-    def work(c: duckdb.DuckDBPyConnection) -> None:
-        c.execute("DELETE FROM marks WHERE name = ?", [name])
-        c.execute("INSERT INTO marks VALUES (?, ?, ?, ?, ?)", [name, value, count, settled_before, now])
 
-    in_transaction(con, work, keyed=False)
+def write(con: duckdb.DuckDBPyConnection, name: str, mark: Mark, now: datetime) -> None:
+    """Replace the marks `name` by `mark`, inside the caller's transaction. The transaction must be keyed
+    (db.in_transaction), as set_scores' is: a mark whose count was read before another process's scores
+    committed then fails to commit, and is counted again. Nothing is written when another release has migrated
+    the warehouse since this process opened it: what this process checked may not hold there."""
+    version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    if version is None or version[0] != latest_migration():
+        return
+    con.execute("DELETE FROM marks WHERE name = ?", [name])
+    con.execute("INSERT INTO marks VALUES (?, ?, ?, ?, ?)", [name, mark.value, mark.count, mark.settled_before, now])
+
+
+# (rows after the mark that add to a figure, those of them before where the mark would move to)
+Counts = Callable[[duckdb.DuckDBPyConnection, datetime | None, datetime | None], tuple[int, int]]
+
+
+def counted(
+    con: duckdb.DuckDBPyConnection, name: str, counts: Counts, now: datetime | None, *, value: str | None = None
+) -> int:
+    """A figure whose rows before the mark `name` (for `value`) are the mark's count: `counts(c, since,
+    proposed)` counts the rows from `since` on (None: all), and those of them before `proposed`. With `now`, a
+    lagging mark is moved up, counted again in its own keyed transaction (`write`)."""
+    mark = get(con, name, value)
+    since = mark.settled_before if mark else None
+    proposed = next_mark(now) if now is not None else None
+    after, _ = counts(con, since, proposed)
+    if now is not None and proposed is not None and lags(since, proposed):
+        at, moved_at = proposed, now
+
+        def move(c: duckdb.DuckDBPyConnection) -> None:
+            current = get(c, name, value)
+            _, older = counts(c, current.settled_before if current else None, at)
+            write(c, name, Mark(value, (current.count if current else 0) + older, at), moved_at)
+
+        in_transaction(con, move)
+    return (mark.count if mark else 0) + after
 
 
 def forget(con: duckdb.DuckDBPyConnection, name: str) -> None:

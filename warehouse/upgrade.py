@@ -51,6 +51,7 @@ def upgrade_legacy(con: duckdb.DuckDBPyConnection, legacy: Path) -> dict[str, in
                 "UPDATE article_bands SET first_seen_at = CASE WHEN a.is_seed THEN TIMESTAMPTZ '9999-12-31 00:00:00+00'"
                 " ELSE a.first_seen_at END FROM articles a WHERE a.url = article_bands.url"
             )
+            c.execute("DELETE FROM marks")  # the history copied in is unchecked (warehouse/marks.py)
             return copied
 
         copied = in_transaction(con, work)
