@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, MutableMapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from flows import interrupt, warm
 from flows.analysis_cli import add_analysis_commands
 from flows.lock import Busy, ingest_lock
 from flows.server import prefect_api
-from flows.settings import ConfigError, Settings, load_settings
+from flows.settings import AlertSettings, ConfigError, Settings, load_settings
 from warehouse.db import WarehouseError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -214,7 +214,9 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         if args.retry_uncertain:
             print(f"{store.retry_uncertain(con)} uncertain deliveries put back in the queue")
         if args.preview:
-            stories = store.pending_alerts(con, recipients[0])
+            days = settings.alerts.new_recipient_days if settings.alerts else AlertSettings.new_recipient_days
+            first_since = datetime.now(UTC) - timedelta(days=days)
+            stories = store.pending_alerts(con, recipients[0], first_since)
             if not stories:
                 print(f"nothing pending for {recipients[0]}")
                 return EXIT_OK

@@ -62,6 +62,8 @@ class AlertSettings:
     from_: str = "newsmon@localhost"  # the From address (key: from)
     mode: str = "immediate"  # "immediate": a message after each run that found something; "digest": daily
     digest_hour: int = 7  # the hour (0-23, local time of the scheduler) of the daily digest
+    # A recipient never sent anything gets the stories of this many days, not the warehouse's whole history.
+    new_recipient_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,7 @@ RANGES: dict[tuple[str, str], Range] = {
     ("topic", "threshold"): Range(0, 1),
     ("schedule", "interval_minutes"): Range(1),
     ("alerts", "digest_hour"): Range(0, 23),
+    ("alerts", "new_recipient_days"): Range(1),
     ("smtp", "port"): Range(1, 65535),
     ("smtp", "timeout_seconds"): Range(0, low_open=True),
     ("feedback", "port"): Range(0, 65535),  # 0: a free port the system picks (tests)
@@ -265,7 +268,7 @@ def _alerts(raw: Any) -> AlertSettings:
             raise ConfigError(f"[alerts] to: {address!r} is not an email address (name@host)")
     if alerts.mode not in ("immediate", "digest"):
         raise ConfigError(f'[alerts] mode must be "immediate" or "digest", not {alerts.mode!r}')
-    return AlertSettings(to=tuple(raw["to"]), from_=alerts.from_, mode=alerts.mode, digest_hour=alerts.digest_hour)
+    return dataclasses.replace(alerts, to=tuple(raw["to"]))
 
 
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")

@@ -100,6 +100,7 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) ->
         ("topic", "threshold", "-0.1", "from 0 to 1"),
         ("schedule", "interval_minutes", "0", "at least 1"),
         ("alerts", "digest_hour", "24", "from 0 to 23"),
+        ("alerts", "new_recipient_days", "0", "at least 1"),
         ("smtp", "port", "0", "from 1 to 65535"),
         ("smtp", "port", "70000", "from 1 to 65535"),
         ("smtp", "timeout_seconds", "0", "more than 0"),

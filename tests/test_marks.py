@@ -66,6 +66,18 @@ def test_an_alert_not_sent_holds_the_recipients_mark_and_a_later_one_is_read_aft
     assert store.alerts_waiting(con, [ANALYST, DESK]) == 5
 
 
+def test_a_recipient_never_sent_anything_starts_from_the_window_not_the_whole_history(tmp_path: Path) -> None:
+    con = connect(tmp_path / "lake")
+    a, b, c = _alerts(con)
+    _send(con, [a], ANALYST, timedelta(hours=3), ok=True)
+    window = NOW + timedelta(hours=1, minutes=30)  # as if a, b were older than [alerts] new_recipient_days
+    assert store.pending_alerts(con, DESK, window) == store.pending_alerts(con, DESK)[2:]  # the preview's view
+    assert store.start_recipients(con, [ANALYST, DESK], window, NOW + timedelta(hours=3)) == [DESK]
+    assert _pending(con, DESK) == [c]
+    assert _pending(con, ANALYST) == [b, c]  # sent before: owed everything it has not had
+    assert store.start_recipients(con, [DESK], NOW + timedelta(days=9), NOW + timedelta(days=9)) == []
+
+
 def test_a_refused_message_leaves_its_alerts_pending_after_any_settling(tmp_path: Path) -> None:
     con = connect(tmp_path / "lake")
     a, b, c = _alerts(con)

@@ -44,8 +44,34 @@ _AFTER_MARK = "($since IS NULL OR a.created_at >= $since)"
 _DELIVERY_AFTER_MARK = "($delivered_since IS NULL OR d.started_at >= $delivered_since)"
 
 
-def pending_alerts(con: duckdb.DuckDBPyConnection, recipient: str) -> list[Story]:
-    """The stories not yet sent (nor being sent) to `recipient`, oldest alert first, with their copies.
+def _never_sent(con: duckdb.DuckDBPyConnection, recipient: str) -> bool:
+    return con.execute("SELECT 1 FROM alert_deliveries WHERE recipient = ? LIMIT 1", [recipient]).fetchone() is None
+
+
+def _since(con: duckdb.DuckDBPyConnection, recipient: str, first_since: datetime | None) -> datetime | None:
+    """Where the alerts owed to `recipient` start: their mark; for a recipient never sent anything and without
+    a mark, `first_since` (None: the whole history)."""
+    since = marks.since(con, _mark(recipient))
+    if since is None and first_since is not None and _never_sent(con, recipient):
+        return first_since
+    return since
+
+
+def start_recipients(
+    con: duckdb.DuckDBPyConnection, recipients: Sequence[str], first_since: datetime, now: datetime
+) -> list[str]:
+    """Give each recipient never sent anything a mark at `first_since`: they get the stories from then on, not
+    the warehouse's whole history (a recipient added to a warehouse of a million articles would otherwise be
+    owed 240,000 stories in one message). Returns those recipients."""
+    new = [r for r in recipients if marks.since(con, _mark(r)) is None and _never_sent(con, r)]
+    for recipient in new:
+        marks.put(con, _mark(recipient), marks.Mark(None, 0, first_since), now)
+    return new
+
+
+def pending_alerts(con: duckdb.DuckDBPyConnection, recipient: str, first_since: datetime | None = None) -> list[Story]:
+    """The stories not yet sent (nor being sent) to `recipient`, oldest alert first, with their copies; for a
+    recipient never sent anything, only from `first_since` on (start_recipients).
 
     Only the alerts after the recipient's mark are read (`settle_alerts`); the undelivered ones are found first
     and only their articles are read, by their time (warehouse.lookup): a join with the articles read every
@@ -54,7 +80,7 @@ def pending_alerts(con: duckdb.DuckDBPyConnection, recipient: str) -> list[Story
         f"SELECT a.url, a.created_at FROM alerts a WHERE {_AFTER_MARK} AND NOT EXISTS "
         f"(SELECT 1 FROM alert_deliveries d WHERE d.url = a.url AND d.recipient = $recipient AND "
         f"{_DELIVERY_AFTER_MARK}) ORDER BY a.created_at, a.url",
-        {"recipient": recipient, **_bounds(marks.since(con, _mark(recipient)))},
+        {"recipient": recipient, **_bounds(_since(con, recipient, first_since))},
     ).fetchall()
     urls = [row[0] for row in waiting]
     if not urls:

@@ -17,6 +17,7 @@ from warehouse.alerts import (
     retry_uncertain,
     settle_alerts,
     start_delivery,
+    start_recipients,
     story_count,
 )
 from warehouse.articles import (
@@ -81,6 +82,7 @@ __all__ = [
     "settle_alerts",
     "skip_entries",
     "start_delivery",
+    "start_recipients",
     "start_run",
     "store_pages",
     "story_count",
