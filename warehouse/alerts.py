@@ -44,17 +44,19 @@ _AFTER_MARK = "($since IS NULL OR a.created_at >= $since)"
 _DELIVERY_AFTER_MARK = "($delivered_since IS NULL OR d.started_at >= $delivered_since)"
 
 
-def _never_sent(con: duckdb.DuckDBPyConnection, recipient: str) -> bool:
-    return con.execute("SELECT 1 FROM alert_deliveries WHERE recipient = ? LIMIT 1", [recipient]).fetchone() is None
+def _is_new(con: duckdb.DuckDBPyConnection, recipient: str, since: datetime | None) -> bool:
+    """Whether `recipient`, whose mark is at `since`, has neither a mark nor ever been sent anything."""
+    return (
+        since is None
+        and con.execute("SELECT 1 FROM alert_deliveries WHERE recipient = ? LIMIT 1", [recipient]).fetchone() is None
+    )
 
 
 def _since(con: duckdb.DuckDBPyConnection, recipient: str, first_since: datetime | None) -> datetime | None:
-    """Where the alerts owed to `recipient` start: their mark; for a recipient never sent anything and without
-    a mark, `first_since` (None: the whole history)."""
+    """Where the alerts owed to `recipient` start: their mark; for a new recipient (_is_new), `first_since`
+    (None: the whole history)."""
     since = marks.since(con, _mark(recipient))
-    if since is None and first_since is not None and _never_sent(con, recipient):
-        return first_since
-    return since
+    return first_since if first_since is not None and _is_new(con, recipient, since) else since
 
 
 def start_recipients(
@@ -63,9 +65,9 @@ def start_recipients(
     """Give each recipient never sent anything a mark at `first_since`: they get the stories from then on, not
     the warehouse's whole history (a recipient added to a warehouse of a million articles would otherwise be
     owed 240,000 stories in one message). Returns those recipients."""
-    new = [r for r in recipients if marks.since(con, _mark(r)) is None and _never_sent(con, r)]
+    new = [r for r in recipients if _is_new(con, r, marks.since(con, _mark(r)))]
     for recipient in new:
-        marks.put(con, _mark(recipient), marks.Mark(None, 0, first_since), now)
+        marks.advance(con, _mark(recipient), None, first_since, now)
     return new
 
 
@@ -85,7 +87,7 @@ def pending_alerts(con: duckdb.DuckDBPyConnection, recipient: str, first_since: 
     urls = [row[0] for row in waiting]
     if not urls:
         return []
-    first, last = waiting[0][1], max(row[1] for row in waiting)
+    first, last = waiting[0][1], waiting[-1][1]  # in the order of their time
     articles = article_columns(
         con,
         urls,
@@ -132,16 +134,14 @@ def story_count(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> 
         """The stories (originals from `since` on, and copies of seeds), the originals before `proposed`."""
         row = c.execute(
             """
-            SELECT (SELECT count(*) FROM articles
-                    WHERE is_relevant AND duplicate_of IS NULL AND NOT is_seed
-                      AND ($since IS NULL OR first_seen_at >= $since))
-                 + (SELECT count(*) FILTER (WHERE lead_relevant) FROM (
+            SELECT originals.total + (SELECT count(*) FILTER (WHERE lead_relevant) FROM (
                         SELECT arg_min(is_relevant, (first_seen_at, url)) AS lead_relevant FROM articles
                         WHERE duplicate_of IN (SELECT url FROM articles WHERE is_seed) AND NOT is_seed
                         GROUP BY duplicate_of)),
-                   (SELECT count(*) FILTER (WHERE first_seen_at < $proposed) FROM articles
-                    WHERE is_relevant AND duplicate_of IS NULL AND NOT is_seed
-                      AND ($since IS NULL OR first_seen_at >= $since))
+                   originals.older
+            FROM (SELECT count(*) AS total, count(*) FILTER (WHERE first_seen_at < $proposed) AS older
+                  FROM articles WHERE is_relevant AND duplicate_of IS NULL AND NOT is_seed
+                    AND ($since IS NULL OR first_seen_at >= $since)) originals
             """,
             {"since": since, "proposed": proposed},
         ).fetchone()
@@ -227,9 +227,7 @@ def settle_alerts(con: duckdb.DuckDBPyConnection, recipients: Sequence[str], now
             {"recipient": recipient, **_bounds(since)},
         ).fetchone()
         oldest = row[0] if row else None
-        settled = min(proposed, oldest) if oldest is not None else proposed
-        if marks.lags(since, settled):
-            marks.put(con, _mark(recipient), marks.Mark(None, 0, settled), now)
+        marks.advance(con, _mark(recipient), since, min(proposed, oldest) if oldest is not None else proposed, now)
 
 
 def retry_uncertain(con: duckdb.DuckDBPyConnection) -> int:

@@ -218,9 +218,7 @@ def articles_to_score(con: duckdb.DuckDBPyConnection, *, all_rows: bool = False)
 def settle(con: duckdb.DuckDBPyConnection, check: str, checked_at: datetime, now: datetime) -> None:
     """Record that the articles found by the check `check` ('unscored': articles_to_score, 'unfingerprinted':
     articles_without_fingerprint) at `checked_at` have all been dealt with (warehouse/marks.py)."""
-    proposed = marks.next_mark(checked_at)
-    if marks.lags(marks.since(con, check), proposed):
-        marks.put(con, check, marks.Mark(None, 0, proposed), now)
+    marks.advance(con, check, marks.since(con, check), marks.next_mark(checked_at), now)
 
 
 def scored_otherwise(con: duckdb.DuckDBPyConnection, version: str, now: datetime | None = None) -> int:

@@ -9,6 +9,7 @@ DuckLake's own optimistic concurrency.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.resources
 import sqlite3
@@ -225,8 +226,9 @@ def connect(
 MARKS_MIGRATION = 17
 
 
+@functools.cache
 def latest_migration() -> int:
-    """The schema version this code writes: its last migration's number."""
+    """The schema version this code writes: its last migration's number (read from the files once)."""
     return _migrations()[-1][0]
 
 

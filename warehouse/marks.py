@@ -40,7 +40,8 @@ class Mark:
 
 def _all(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None, int, datetime]]:
     """Every mark (a few rows, inlined in the catalog): read whole, a third of the time of a filtered read.
-    None (an empty list) in a warehouse that a reader opens before a run has migrated it to 0017 (`newsmon status`)."""
+    None (an empty list) in a warehouse that a reader opens before a run has migrated it to 0017
+    (`newsmon status`)."""
     try:
         return con.execute("SELECT name, value, count, settled_before FROM marks").fetchall()
     except duckdb.CatalogException:
@@ -81,6 +82,14 @@ def next_mark(now: datetime) -> datetime:
 def lags(current: datetime | None, proposed: datetime) -> bool:
     """Whether a mark at `current` is worth moving to `proposed`."""
     return current is None or proposed - current >= ADVANCE
+
+
+def advance(
+    con: duckdb.DuckDBPyConnection, name: str, current: datetime | None, settled_before: datetime, now: datetime
+) -> None:
+    """Move the mark `name` (with no value or count) from `current` to `settled_before`, if it lags."""
+    if lags(current, settled_before):
+        put(con, name, Mark(None, 0, settled_before), now)
 
 
 def put(con: duckdb.DuckDBPyConnection, name: str, mark: Mark, now: datetime) -> None:
