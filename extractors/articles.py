@@ -23,7 +23,7 @@ from trafilatura.settings import Document
 from extractors.authors import Publisher, choose_author, publisher_names, raw_byline, without_addresses
 from extractors.bylines import byline_text, visible_byline
 from extractors.cascade import without_recall_retry
-from extractors.dates import page_text, stated_dates
+from extractors.dates import local_day, page_text, stated_dates
 from extractors.html_tree import parse_html
 from extractors.prune import faster_pruning
 from extractors.refusals import refusal
@@ -177,8 +177,10 @@ def publication_date(tree: HtmlElement, url: str, language: str | None, json_ld:
     JSON-LD text (_json_ld).
     """
     found = _date(find_date(tree, url=url, extensive_search=True, original_date=True))
-    if found is not None and _published_meta(tree, found, json_ld):
-        return found
+    if found is not None:
+        found = local_day(found, _STAMPS(tree) + _JSON_STAMP.findall(json_ld))
+        if _published_meta(tree, found, json_ld):
+            return found
     return stated_dates(page_text(tree), language).published or found
 
 
@@ -206,6 +208,13 @@ def _json_ld(tree: HtmlElement) -> str:
 
 
 _JSON_PUBLISHED = re.compile(r'"date(?:Published|Created)"\s*:\s*"([^"]{10,})"')
+# Where a page states times with their offsets (extractors.dates.local_day): the publication meta tags,
+# JSON-LD and <time datetime>.
+_STAMPS = etree.XPath(
+    "//meta[contains(@property, 'time') or contains(@itemprop, 'date') or starts-with(@name, 'date') "
+    "or contains(@name, 'dc.date') or contains(@name, 'dcterms')]/@content | //time/@datetime"
+)
+_JSON_STAMP = re.compile(r'"(?:date|upload)\w*"\s*:\s*"([^"]{16,40})"')
 
 
 def _byline(tree: HtmlElement) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from lxml.etree import strip_elements
 from lxml.html import HtmlElement
@@ -137,3 +137,36 @@ def stated_dates(text: str, language: str | None = None) -> StatedDates:
         elif published is None:
             published = found
     return StatedDates(published, frozenset(updated))
+
+
+# A machine timestamp with its offset: "2023-11-09T02:11:03+00:00", "2020-12-05T23:15:0Z", "…-05:00".
+_STAMP = re.compile(r"\s*(\d{4}-\d{2}-\d{2})[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})\s*")
+
+
+def _instant(value: str) -> datetime | None:
+    match = _STAMP.fullmatch(value)
+    if match is None:
+        return None
+    day, hour, minute, second, offset = match.groups()
+    offset = "+00:00" if offset == "Z" else offset if ":" in offset else f"{offset[:3]}:{offset[3:]}"
+    try:
+        return datetime.fromisoformat(f"{day}T{int(hour):02d}:{int(minute):02d}:{int(second or 0):02d}{offset}")
+    except ValueError:
+        return None
+
+
+def local_day(day: date, stamps: list[str]) -> date:
+    """`day` as the page shows it, where the page states its publication instant in UTC and the same instant
+    again in its own time zone: "2023-11-09T02:11:03+00:00" in JSON-LD and <time datetime="2023-11-08T21:11:03
+    -05:00"> on a Boston page is the 8th. htmldate drops the offsets and reads the UTC day. Only the same
+    instant counts: a UTC time alone says nothing of the reader's day (on the htmldate pages whose only stamps
+    are UTC times near midnight, the UTC day was right 39 times of 44), and another instant's offset may be
+    another server's. On the htmldate pages this moves 2 dates, both of half A, both right."""
+    instants = [instant for instant in map(_instant, stamps) if instant is not None]
+    for utc in instants:
+        if utc.utcoffset() or utc.date() != day:
+            continue
+        for local in instants:
+            if local.utcoffset() and local == utc:
+                return local.date()
+    return day

@@ -95,6 +95,36 @@ def test_a_labelled_publication_date_wins_over_a_modified_meta_tag_and_json_ld()
     assert article.published == date(2024, 6, 19)
 
 
+@pytest.mark.parametrize(
+    ("stamps", "expected"),
+    [
+        # The UTC instant stated again in the page's own zone: the day a reader in Boston saw.
+        (
+            '<meta property="article:published_time" content="2024-06-20T02:11:03+00:00">'
+            '<time datetime="2024-06-19T22:11:03-04:00">June 19, 2024</time>',
+            date(2024, 6, 19),
+        ),
+        (
+            '<script type="application/ld+json">{"datePublished": "2024-06-18T23:30:00Z", '
+            '"dateCreated": "2024-06-19T01:30:00+02:00"}</script>',
+            date(2024, 6, 19),
+        ),
+        # A UTC time alone, or beside another instant in another zone: the UTC day stays.
+        ('<meta property="article:published_time" content="2024-06-20T02:11:03Z">', date(2024, 6, 20)),
+        (
+            '<meta property="article:published_time" content="2024-06-20T02:11:03Z">'
+            '<meta property="article:modified_time" content="2024-06-20T09:00:00-04:00">',
+            date(2024, 6, 20),
+        ),
+    ],
+)
+def test_a_utc_publication_time_is_read_as_the_day_the_page_shows_when_it_states_its_zone(
+    stamps: str, expected: date
+) -> None:
+    article = extract_article(_page("en", stamps, "", BODY), "https://news.example.org/a/b-c-d")
+    assert article.published == expected
+
+
 def test_the_visible_headline_wins_over_a_declared_title_that_is_another_headline() -> None:
     head = '<title>Breaking: the latest from Asia | Example News</title><meta property="og:title" content="Live">'
     article = extract_article(_page("de", head, "", BODY), "https://news.example.org/a/b-c-d")
