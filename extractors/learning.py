@@ -38,7 +38,11 @@ DENSE = (
     "meeting sentences",
     "military term in the headline",
     "relation term in the headline",
+    # Since scorer version 4: evidence against the topic, from its `civil` and `forums` terms.
+    "a civil matter, no military term",
+    "a forum, the sides unlinked in the headline",
 )
+_FIRST_DENSE = 10  # the evidence every parameter file names; files from before version 4 name no more
 # Each present n-gram counts GRAM_SCALE / sqrt(n-grams in the text): a headline of ~10 n-grams gives each
 # ~0.3, a long article's evidence of ~1,000 n-grams ~0.03. The scale only sets the regularisation's unit.
 GRAM_SCALE = 1.0
@@ -137,15 +141,21 @@ def from_json(text: str) -> Model:
     """Read parameters written by to_json; ValueError if they do not fit this version of the features."""
     data = json.loads(text)
     dense = data.get("dense", {})
-    if not isinstance(dense, dict) or set(dense) != set(DENSE):
+    # Parameters from before version 4 name only DENSE[:_FIRST_DENSE]: they weigh the later evidence 0 (not the
+    # hand weights' negative prior), held as loosely as the hand weights, until the next fit learns it.
+    names = set(DENSE[:_FIRST_DENSE]) if isinstance(dense, dict) and len(dense) == _FIRST_DENSE else set(DENSE)
+    if not isinstance(dense, dict) or set(dense) != names:
         raise ValueError(f"model parameters name other evidence than {list(DENSE)}")
+    held = data.get("precision")
+    if held and set(held) != {"bias", *names}:
+        raise ValueError("model parameters give a precision for other evidence than their weights")
     model = Model(
         float(data["bias"]),
-        tuple(float(dense[name]) for name in DENSE),
+        tuple(float(dense.get(name, 0.0)) for name in DENSE),
         {str(g): float(w) for g, w in data.get("grams", {}).items()},
         int(data.get("judgments", 0)),
         str(data.get("basis", "")),
-        precision=tuple(float(data["precision"][name]) for name in ("bias", *DENSE)) if "precision" in data else (),
+        precision=tuple(float(held.get(name, DENSE_L2)) for name in ("bias", *DENSE)) if held else (),
     )
     return _versioned(model)
 

@@ -34,6 +34,8 @@ W_MILITARY = 0.25  # sentences where the groups meet with a military context ter
 W_RELATION = 0.20  # sentences where the groups meet with a relation term: supply, summit, treaty (two: full)
 W_SHARE = 0.15  # how central the meeting is: meeting sentences / sentences naming any group
 W_SEED = 0.10  # TF-IDF cosine to the nearest seed, scaled so that 0.3 counts as full
+W_CIVIL = -0.5  # a civil matter (trade, hackers) in the lead or the side sentences, and no military term there
+W_FORUM = -0.8  # a multilateral forum (the UN, the G7) in a lead that names both sides without linking them
 LEAD_UNLINKED = 0.5  # the share of W_LEAD for a lead naming both sides without linking them
 # At or above: is_relevant. On the development set, 0.45 gives feed items P 0.947 R 0.993, 0.5 P 0.953
 # R 0.993, 0.55 P 0.953 R 0.986 (bench/relevance.py): 0.5 keeps recall first, as the product asks.
@@ -44,7 +46,7 @@ DEFAULT_THRESHOLD = 0.5
 PREFILTER_THRESHOLD = 0.1
 # Part of every profile's version: raise it when score() changes what it computes, so that stored scores are
 # known to be stale (the run report then asks for `newsmon rescore`).
-SCORER_VERSION = 3
+SCORER_VERSION = 4
 _SENTENCE = re.compile(r"(?<=[.!?。…])\s+|\n+|(?<=다\.)")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _HANGUL_OR_CJK = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\u3040-\u30ff\u4e00-\u9fff]")
@@ -66,6 +68,8 @@ class TopicProfile:
     seed_vectors: tuple[tuple[str, dict[str, float]], ...]  # (seed id, tf-idf vector)
     idf: dict[str, float]
     threshold: float = DEFAULT_THRESHOLD
+    civil: Terms | None = None  # terms of contacts that are not the topic's kind (trade, flights, hackers)
+    forums: Terms | None = None  # multilateral forums, where the sides are named as parties, not partners (the UN)
     version: str = ""  # a digest of the definition, the seeds, the threshold, the model and SCORER_VERSION
     model: Model | None = None  # the learned weights; None: the hand weights decide
 
@@ -207,6 +211,8 @@ def profile_for(topic: Topic, threshold: float = DEFAULT_THRESHOLD, model: Model
         [(seed.seed_id, seed.text) for seed in topic.seeds],
         threshold,
         model,
+        spec.civil,
+        spec.forums,
     )
 
 
@@ -218,6 +224,8 @@ def build_profile(
     seeds: Sequence[tuple[str, str]],
     threshold: float = DEFAULT_THRESHOLD,
     model: Model | None = None,
+    civil_terms: Sequence[str] = (),
+    forum_terms: Sequence[str] = (),
 ) -> TopicProfile:
     """`groups`: the sides that must all be named; `seeds`: (id, text) pairs."""
     seed_tokens = [(seed_id, _tokens(text)) for seed_id, text in seeds]
@@ -237,6 +245,8 @@ def build_profile(
         sorted((seed_id, hashlib.sha256(text.encode()).hexdigest()) for seed_id, text in seeds),
         model.version if model is not None else None,
     ]
+    if civil_terms or forum_terms:  # a topic without them keeps the version it had
+        definition += [sorted(civil_terms), sorted(forum_terms)]
     version = hashlib.sha256(json.dumps(definition, ensure_ascii=False).encode()).hexdigest()[:12]
     return TopicProfile(
         groups=tuple(
@@ -249,6 +259,8 @@ def build_profile(
         seed_vectors=tuple((seed_id, _tfidf(tokens, idf)) for seed_id, tokens in seed_tokens),
         idf=idf,
         threshold=threshold,
+        civil=_term_pattern(civil_terms) if civil_terms else None,
+        forums=_term_pattern(forum_terms) if forum_terms else None,
         version=version,
         model=model,
     )
@@ -282,6 +294,15 @@ def _mentions(
         mentions.append(match.span())
         found[match.group(0).lower()] += 1
     return mentions
+
+
+def _starts(
+    terms: Terms | None, text: str, unspaced: bool, ranges: Sequence[tuple[int, int]], lowered: bool
+) -> list[int]:
+    """Where the terms of an optional list start in the ranges of the text (none: the topic has no such list)."""
+    if terms is None:
+        return []
+    return [m[0] for m in _mentions(terms, text, Counter(), unspaced, ranges, lowered)]
 
 
 def _side_mentions(side: Side, text: str, found: Counter[str], unspaced: bool, lowered: bool) -> list[tuple[int, int]]:
@@ -397,6 +418,8 @@ def read(profile: TopicProfile, title: str | None, text: str | None) -> Reading 
     ranges = _merged([(0, lead_end)] + [(b, e) for b, e, _ in reading])
     military_at = [m[0] for m in _mentions(profile.context, seen, matched, unspaced, ranges, lowered)]
     relation_at = [m[0] for m in _mentions(profile.relation, seen, matched, unspaced, ranges, lowered)]
+    civil_at = _starts(profile.civil, seen, unspaced, ranges, lowered)
+    forum_at = _starts(profile.forums, seen, unspaced, [(0, lead_end)], lowered)
     terms = _top_terms(matched)
 
     lead_meets = all(_any_in(starts, 0, lead_end) for starts in side_starts)
@@ -428,6 +451,8 @@ def read(profile: TopicProfile, title: str | None, text: str | None) -> Reading 
         min(meeting / 4, 1.0),
         1.0 if _any_in(military_at, 0, lead_end) else 0.0,
         1.0 if _any_in(relation_at, 0, lead_end) else 0.0,
+        1.0 if civil_at and not military_at else 0.0,
+        1.0 if forum_at and lead_meets and not lead_linked else 0.0,
     )
     evidence = Evidence(dense, grams("\n".join(said)))
     return Reading(terms, nearest, similarity, meeting, military, related, lead_meets, lead_linked, evidence)
@@ -435,7 +460,20 @@ def read(profile: TopicProfile, title: str | None, text: str | None) -> Reading 
 
 # The hand weights of the transparent score, in the order of extractors.learning.DENSE: what a topic without
 # learned parameters decides by, and the prior its first judgments are learned against.
-HAND_WEIGHTS = (W_LEAD, W_LEAD * LEAD_UNLINKED, W_MILITARY, W_RELATION, W_SHARE, W_SEED, 0.0, 0.0, 0.0, 0.0)
+HAND_WEIGHTS = (
+    W_LEAD,
+    W_LEAD * LEAD_UNLINKED,
+    W_MILITARY,
+    W_RELATION,
+    W_SHARE,
+    W_SEED,
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+    W_CIVIL,
+    W_FORUM,
+)
 # The prior's logit is HAND_STEEPNESS * (hand score - threshold): a hand score 0.1 above the threshold is
 # then 73% on topic. Set so that the prior's probabilities are neither all near 0.5 nor all near 0 or 1.
 HAND_STEEPNESS = 10.0
@@ -461,7 +499,7 @@ def decide(profile: TopicProfile, reading: Reading) -> Relevance:
     elif not r.meeting:
         return _apart(profile, r.terms, r.nearest, r.similarity, "the sides are never named together")
     else:
-        hand = sum(w * x for w, x in zip(HAND_WEIGHTS, r.evidence.dense, strict=False))
+        hand = sum(w * x for w, x in zip(HAND_WEIGHTS, r.evidence.dense, strict=True))
         value = round(min(max(hand, 0.0), 1.0), 3)
     headline = ", linked in the headline" if r.lead_linked else ", both in the headline" if r.lead_meets else ""
     names = " and ".join(side.name for side in profile.groups)

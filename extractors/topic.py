@@ -48,6 +48,8 @@ class RelevanceSpec:
     context: tuple[str, ...] = ()
     relation: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    civil: tuple[str, ...] = ()
+    forums: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class Topic:
 
 _SEED_KEYS = {"id", "title", "outlet", "author", "url", "published", "language"}
 _TOPIC_KEYS = {"name", "description", "default_feeds", "seeds", "relevance"}
-_RELEVANCE_KEYS = {"groups", "context", "relation", "exclude"}
+_RELEVANCE_KEYS = {"groups", "context", "relation", "exclude", "civil", "forums"}
 _GROUP_KEYS = {"name", "terms", "aliases"}
 
 
@@ -97,6 +99,8 @@ def _relevance(raw: object) -> RelevanceSpec:
         context=_strings(raw.get("context", []), "[relevance] context"),
         relation=_strings(raw.get("relation", []), "[relevance] relation"),
         exclude=_strings(raw.get("exclude", []), "[relevance] exclude"),
+        civil=_strings(raw.get("civil", []), "[relevance] civil"),
+        forums=_strings(raw.get("forums", []), "[relevance] forums"),
     )
 
 

@@ -218,10 +218,11 @@ def test_a_later_judgment_of_the_same_article_wins(tmp_path: Path) -> None:
 
 
 # A new sample of a kind the shipped parameters misjudge: agreements between the sides that are not military
-# (the hidden set's false positives), beside deliveries of arms and troops.
-_CIVIL = ["tourism", "tourist trips", "ski resort tours", "train travel", "a flight route", "trade fair",
-          "student exchange", "football match", "film festival", "a zoo animal exchange", "health cooperation",
-          "a bridge for cars"]  # fmt: skip
+# (the hidden set's false positives), beside deliveries of arms and troops. The agreements are on matters the
+# topic's `civil` terms do not name (those it names count against the topic without any judgment).
+_CIVIL = ["a film festival", "a zoo animal exchange", "a circus season", "an art exhibition", "a chess tournament",
+          "a ballet season", "a fishing quota", "a weather station", "a language school", "a museum loan",
+          "a book fair", "a music concert"]  # fmt: skip
 _ARMS = ["artillery shells", "ballistic missiles", "rocket launchers", "troops", "engineers", "howitzers", "drones",
          "soldiers", "munitions", "anti-tank weapons", "rifles", "tanks"]  # fmt: skip
 NEW_SAMPLE = [

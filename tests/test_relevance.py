@@ -14,8 +14,8 @@ import pytest
 
 from bench import learning
 from bench.relevance import evaluate, keyword_baseline, load_items
-from extractors.learning import fit, from_json
-from extractors.relevance import TopicProfile, _term_pattern, hand_prior, profile_for, score
+from extractors.learning import DENSE, fit, from_json
+from extractors.relevance import Reading, TopicProfile, _term_pattern, hand_prior, profile_for, read, score
 from extractors.topic import TopicError, parse_topic
 from flows.judging import SHIPPED_MODEL, shipped_model
 from flows.settings import load_topic, seed_texts
@@ -91,6 +91,94 @@ def test_hard_negatives_stay_out(profile: TopicProfile, title: str) -> None:
 )
 def test_the_topic_is_recognised_in_each_language(profile: TopicProfile, title: str, text: str) -> None:
     assert score(profile, title, text).is_relevant
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        # The hidden sample's kinds of false positive (issue 10): contacts that are not military, forums.
+        ("North Korea and Russia sign deal to expand trade and tourism", "Officials agreed to raise trade."),
+        ("Russia sends flour and wheat to North Korea as humanitarian aid", "The embassy said 25,000 tonnes came."),
+        (
+            "UN Security Council deadlocked as Russia and China block new North Korea statement",
+            "Russia and China opposed a statement condemning North Korea's latest ICBM launch.",
+        ),
+    ],
+)
+def test_civil_contacts_and_forums_count_against_the_topic(profile: TopicProfile, title: str, text: str) -> None:
+    result = score(profile, title, text)
+    assert not result.is_relevant
+    assert "a civil matter, no military term" in result.why or "a forum, the sides unlinked" in result.why
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        # A civil word beside a military one, and a forum where the sides are linked: the topic still.
+        ("Russia to offer food for North Korean weapons", "Moscow would send food in exchange for munitions."),
+        ("UN panel says North Korea shipped missiles to Russia", "The report names rail deliveries of arms."),
+    ],
+)
+def test_a_civil_word_or_a_forum_does_not_outweigh_military_ties(profile: TopicProfile, title: str, text: str) -> None:
+    reading = read(profile, title, text)
+    assert isinstance(reading, Reading)
+    assert reading.evidence.dense[DENSE.index("a civil matter, no military term")] == 0
+    assert reading.evidence.dense[DENSE.index("a forum, the sides unlinked in the headline")] == 0
+    assert score(profile, title, text).is_relevant
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        # Summits, visits and troops in the words civil contacts use too (found by a review of version 4): travel,
+        # flights, health, the economy, the Workers' Party, "thiệt mạng" (killed), Flugkörper (missiles).
+        ("Kim Jong Un travels to Russia for talks with Putin", "The North Korean leader left Pyongyang by train."),
+        ("Putin flies to Pyongyang for first visit in 24 years", "Kim Jong Un greeted Putin after his flight."),
+        ("Kim Jong Un's health in question ahead of Putin summit", "Kim met Putin last year."),
+        ("Putin and Kim pledge to expand economic and cultural ties", "The two leaders met in Pyongyang."),
+        ("Shoigu meets Kim Jong Un in Pyongyang", "He was greeted by Kim, the Workers' Party of Korea leader."),
+        (
+            "Hàng nghìn quân Triều Tiên thiệt mạng khi chiến đấu cho Nga",
+            "Theo tình báo Hàn Quốc, số quân Triều Tiên thiệt mạng đã tăng.",
+        ),
+        ("Russland liefert Nordkorea Technik für Flugkörper", ""),
+        # Leaders' meetings worded with verbs the relation terms lacked before version 4 (the hidden misses' kind).
+        ("Kim Jong Un reist nach Russland zu Putin", ""),
+        ("러시아 항공우주군 사령관 방북…김정은 접견", ""),
+        ("Nga và Triều Tiên ký hiệp định đối tác chiến lược toàn diện", "Ông Putin và ông Kim Jong-un ký văn kiện."),
+    ],
+)
+def test_summits_and_troops_stay_on_the_topic_whatever_else_they_name(
+    profile: TopicProfile, title: str, text: str
+) -> None:
+    assert score(profile, title, text).is_relevant
+
+
+@pytest.mark.parametrize("joined", [" ", "-", "\u2011", "\u2010", "\u2013", "\xa0", "\t"])
+def test_kim_jong_un_is_no_forum(profile: TopicProfile, joined: str) -> None:
+    reading = read(profile, f"Kim Jong{joined}Un and Putin hold talks", "Kim met Putin at the cosmodrome.")
+    assert isinstance(reading, Reading)
+    assert reading.evidence.dense[DENSE.index("a forum, the sides unlinked in the headline")] == 0
+    at_the_un = read(profile, "Russia and China shield North Korea at the UN", "")
+    assert isinstance(at_the_un, Reading)
+    assert at_the_un.evidence.dense[DENSE.index("a forum, the sides unlinked in the headline")] == 1
+
+
+def test_parameters_from_before_the_evidence_against_still_load() -> None:
+    data = json.loads(SHIPPED_MODEL.read_text(encoding="utf-8"))
+    for name in DENSE[10:]:
+        del data["dense"][name]
+        del data["precision"][name]
+    model = from_json(json.dumps(data))
+    assert model.dense[10:] == (0.0,) * len(DENSE[10:])
+    assert model.dense[:10] == shipped_model().dense[:10]  # type: ignore[union-attr]
+    without_precision = json.loads(json.dumps(data))
+    del without_precision["precision"][DENSE[3]]
+    with pytest.raises(ValueError, match="precision"):
+        from_json(json.dumps(without_precision))
+    del data["dense"][DENSE[0]]
+    with pytest.raises(ValueError, match="other evidence"):
+        from_json(json.dumps(data))
 
 
 def test_every_score_says_why(profile: TopicProfile) -> None:
