@@ -50,7 +50,19 @@ SCORER_VERSION = 4
 _SENTENCE = re.compile(r"(?<=[.!?。…])\s+|\n+|(?<=다\.)")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _HANGUL_OR_CJK = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\u3040-\u30ff\u4e00-\u9fff]")
+
+
 # Two sides named as a pair: "Putin and Kim", "Putin-Kim", "Russia, North Korea", "Kim with Putin", "북러".
+def _in_a_longer_list(text: str, begin: int, end: int) -> bool:
+    """Is the pair text[begin:end] part of a list of three or more names: "China, Russia and North Korea",
+    "Russia, North Korea and Iran"? Such a list names the sides in one breath (statements on several adversaries
+    at once, a hidden-sample kind of false positive); it does not pair them."""
+    return bool(_LIST_BEFORE.search(text, max(0, begin - 40), begin) or _LIST_AFTER.match(text, end))
+
+
+# A capitalised name and a comma just before the pair; "and"/"or" and a capitalised name just after it.
+_LIST_BEFORE = re.compile(r"(?<![\w.])[A-Z][\w.’']*(?: [A-Z][\w.’']*)?,\s*$")
+_LIST_AFTER = re.compile(r",?\s+(?:and|or|&)\s+(?:the\s+)?[A-Z]")
 _PAIRED = re.compile(r"[\s,\-–—/·&'’s]*(?:and|und|with|mit|và|với|와|과|,)?[\s,\-–—/·&]*", re.IGNORECASE)
 # In a language that puts the verb last (Korean), the relation word follows the two sides within this many
 # characters: "북한이 러시아에 무기를 지원했다".
@@ -341,7 +353,9 @@ def _linked(
     for one, other in itertools.combinations(inside, 2):
         for a, b in itertools.product(one, other):
             first, second = (a, b) if a[0] <= b[0] else (b, a)
-            if first[1] >= second[0] or _PAIRED.fullmatch(text, first[1], second[0]):
+            if first[1] >= second[0] or (
+                _PAIRED.fullmatch(text, first[1], second[0]) and not _in_a_longer_list(text, first[0], second[1])
+            ):
                 return True
             # Both ranges looked up in relation_at lie within [begin, end).
             if _any_in(relation_at, first[1], second[0]):

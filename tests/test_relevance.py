@@ -154,6 +154,22 @@ def test_summits_and_troops_stay_on_the_topic_whatever_else_they_name(
     assert score(profile, title, text).is_relevant
 
 
+@pytest.mark.parametrize(
+    ("title", "linked"),
+    [
+        ("Russia and North Korea sign a pact", True),
+        ("Russia and North Korea, Seoul says, sign a pact", True),
+        ("Countries like China, Russia and North Korea should no longer be called hostile", False),
+        ("Russia, North Korea and Iran are challenging the order, Blinken says", False),
+        ("The US, Russia and North Korea at odds", False),
+    ],
+)
+def test_a_list_of_three_states_does_not_pair_the_sides(profile: TopicProfile, title: str, linked: bool) -> None:
+    reading = read(profile, title, "")
+    assert isinstance(reading, Reading)
+    assert reading.lead_linked is linked
+
+
 @pytest.mark.parametrize("joined", [" ", "-", "\u2011", "\u2010", "\u2013", "\xa0", "\t"])
 def test_kim_jong_un_is_no_forum(profile: TopicProfile, joined: str) -> None:
     reading = read(profile, f"Kim Jong{joined}Un and Putin hold talks", "Kim met Putin at the cosmodrome.")
