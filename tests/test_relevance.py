@@ -100,6 +100,10 @@ def test_the_topic_is_recognised_in_each_language(profile: TopicProfile, title: 
         ("North Korea and Russia sign deal to expand trade and tourism", "Officials agreed to raise trade."),
         ("Russia sends flour and wheat to North Korea as humanitarian aid", "The embassy said 25,000 tonnes came."),
         (
+            "US sanctions entities in Russia, Iran and North Korea over cyber attacks",
+            "The Treasury imposed sanctions on hackers linked to Russia, Iran and North Korea.",
+        ),
+        (
             "UN Security Council deadlocked as Russia and China block new North Korea statement",
             "Russia and China opposed a statement condemning North Korea's latest ICBM launch.",
         ),
