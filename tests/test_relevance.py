@@ -174,6 +174,20 @@ def test_a_list_of_three_states_does_not_pair_the_sides(profile: TopicProfile, t
     assert reading.lead_linked is linked
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Nga tập trận gần bán đảo Triều Tiên",  # "bán" (sell) begins "bán đảo", the peninsula
+        "Thư ký Nga nói về Triều Tiên",  # "ký" (sign) ends "thư ký", a secretary
+        "It is important for Russia to watch North Korea",  # "import" begins "important"
+    ],
+)
+def test_words_that_only_look_like_relation_verbs_do_not_link_the_sides(profile: TopicProfile, title: str) -> None:
+    reading = read(profile, title, "")
+    assert isinstance(reading, Reading)
+    assert not reading.lead_linked
+
+
 @pytest.mark.parametrize("joined", [" ", "-", "\u2011", "\u2010", "\u2013", "\xa0", "\t"])
 def test_kim_jong_un_is_no_forum(profile: TopicProfile, joined: str) -> None:
     reading = read(profile, f"Kim Jong{joined}Un and Putin hold talks", "Kim met Putin at the cosmodrome.")
