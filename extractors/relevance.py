@@ -53,6 +53,17 @@ _HANGUL_OR_CJK = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\u3040-\u3
 
 
 # Two sides named as a pair: "Putin and Kim", "Putin-Kim", "Russia, North Korea", "Kim with Putin", "북러".
+def _without_outlet(title: str) -> str:
+    """A headline without the outlet that news-search feeds append ("… - The Moscow Times", "… - Handelsblatt"):
+    the outlet's name is not what the story says, and may name a side or a civil matter."""
+    match = _OUTLET.search(title)
+    return title[: match.start()] if match and len(title[: match.start()].split()) >= 3 else title
+
+
+# " - " and one to five capitalised words (or "&", "of", "the", "and") at the end; not "- days after …".
+_OUTLET = re.compile(r"\s[-–—|]\s+(?:(?:[A-Z0-9À-ÝĐ][\w.’'&]*|&|of|the|and|de|du)\s*){1,5}$")
+
+
 def _in_a_longer_list(text: str, begin: int, end: int) -> bool:
     """Is the pair text[begin:end] part of a list of three or more names: "China, Russia and North Korea",
     "Russia, North Korea and Iran"? Such a list names the sides in one breath (statements on several adversaries
@@ -63,7 +74,9 @@ def _in_a_longer_list(text: str, begin: int, end: int) -> bool:
 # A capitalised name and a comma just before the pair; "and"/"or" and a capitalised name just after it.
 _LIST_BEFORE = re.compile(r"(?<![\w.])[A-Z][\w.’']*(?: [A-Z][\w.’']*)?,\s*$")
 _LIST_AFTER = re.compile(r",?\s+(?:and|or|&)\s+(?:the\s+)?[A-Z]")
-_PAIRED = re.compile(r"[\s,\-–—/·&'’s]*(?:and|und|with|mit|và|với|와|과|,)?[\s,\-–—/·&]*", re.IGNORECASE)
+_PAIRED = re.compile(
+    r"[\s,\-–—/·&'’s]*(?:and|und|with|mit|to|an|nach|và|với|sang|cho|와|과|,)?[\s,\-–—/·&]*", re.IGNORECASE
+)
 # In a language that puts the verb last (Korean), the relation word follows the two sides within this many
 # characters: "북한이 러시아에 무기를 지원했다".
 _VERB_AFTER = 40
@@ -391,7 +404,7 @@ class Reading:
 def read(profile: TopicProfile, title: str | None, text: str | None) -> Reading | Relevance:
     """The reading of a text, or its final Relevance when a side is missing or an exclusion matches (no
     weighing can make such a text relevant)."""
-    title = (title or "").strip()
+    title = _without_outlet((title or "").strip())
     body = (text or "").strip()[:MAX_READ_CHARS]
     whole = f"{title}\n{body}"
     matched: Counter[str] = Counter()

@@ -188,6 +188,29 @@ def test_words_that_only_look_like_relation_verbs_do_not_link_the_sides(profile:
     assert not reading.lead_linked
 
 
+@pytest.mark.parametrize(
+    ("title", "on"),
+    [
+        # Found by a review of the version-4 terms: an outlet's name in a news-search headline, a relation word
+        # inside another word (변수입니다, 유럽연합의, Reispreise, đón Tết, điều gì), "to"/"an" between the sides.
+        ("Russland und Nordkorea vertiefen Zusammenarbeit - Handelsblatt", True),
+        ("Kremlin confirms Kim Jong Un will visit Russia - Cybernews", True),
+        ("North Korea fires missile into sea - The Moscow Times", False),
+        ("Nordkorea liefert Russland Millionen Granaten - Handelsblatt", True),
+        ("G7 condemns arms transfers from North Korea to Russia", True),
+        ("G7-Außenminister verurteilen Waffenlieferungen Nordkoreas an Russland", True),
+        ("러시아 대선 뒤 북한 외교 최대 변수입니다", False),
+        ("러시아 반정부 인사 사망에 유럽연합의 규탄…북한은 침묵", False),
+        ("Russland: Reispreise steigen – auch Nordkorea betroffen", False),
+        ("Người dân Nga đón Tết, Triều Tiên tổ chức diễu hành", False),
+        ("Nga bầu cử tổng thống: điều gì chờ đợi Triều Tiên?", False),
+        ("Russia sends 50,000 tonnes of rice to North Korea", False),
+    ],
+)
+def test_outlets_and_look_alike_words_decide_nothing(profile: TopicProfile, title: str, on: bool) -> None:
+    assert score(profile, title, "").is_relevant is on
+
+
 @pytest.mark.parametrize("joined", [" ", "-", "\u2011", "\u2010", "\u2013", "\xa0", "\t"])
 def test_kim_jong_un_is_no_forum(profile: TopicProfile, joined: str) -> None:
     reading = read(profile, f"Kim Jong{joined}Un and Putin hold talks", "Kim met Putin at the cosmodrome.")
