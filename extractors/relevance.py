@@ -51,29 +51,8 @@ _SENTENCE = re.compile(r"(?<=[.!?。…])\s+|\n+|(?<=다\.)")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _HANGUL_OR_CJK = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\u3040-\u30ff\u4e00-\u9fff]")
 
-
-# Two sides named as a pair: "Putin and Kim", "Putin-Kim", "Russia, North Korea", "Kim with Putin", "북러".
-def _without_outlet(title: str) -> str:
-    """A headline without the outlet that news-search feeds append ("… - The Moscow Times", "… - Handelsblatt"):
-    the outlet's name is not what the story says, and may name a side or a civil matter."""
-    match = _OUTLET.search(title)
-    return title[: match.start()] if match and len(title[: match.start()].split()) >= 3 else title
-
-
-# " - " and one to five capitalised words (or "&", "of", "the", "and") at the end; not "- days after …".
-_OUTLET = re.compile(r"\s[-–—|]\s+(?:(?:[A-Z0-9À-ÝĐ][\w.’'&]*|&|of|the|and|de|du)\s*){1,5}$")
-
-
-def _in_a_longer_list(text: str, begin: int, end: int) -> bool:
-    """Is the pair text[begin:end] part of a list of three or more names: "China, Russia and North Korea",
-    "Russia, North Korea and Iran"? Such a list names the sides in one breath (statements on several adversaries
-    at once, a hidden-sample kind of false positive); it does not pair them."""
-    return bool(_LIST_BEFORE.search(text, max(0, begin - 40), begin) or _LIST_AFTER.match(text, end))
-
-
-# A capitalised name and a comma just before the pair; "and"/"or" and a capitalised name just after it.
-_LIST_BEFORE = re.compile(r"(?<![\w.])[A-Z][\w.’']*(?: [A-Z][\w.’']*)?,\s*$")
-_LIST_AFTER = re.compile(r",?\s+(?:and|or|&)\s+(?:the\s+)?[A-Z]")
+# Two sides named as a pair: "Putin and Kim", "Putin-Kim", "Russia, North Korea", "Kim with Putin", "North Korea
+# to Russia", "북러".
 _PAIRED = re.compile(
     r"[\s,\-–—/·&'’s]*(?:and|und|with|mit|to|an|nach|và|với|sang|cho|와|과|,)?[\s,\-–—/·&]*", re.IGNORECASE
 )
@@ -376,6 +355,30 @@ def _linked(
             if unspaced and _any_in(relation_at, second[1], min(end, second[1] + _VERB_AFTER)):
                 return True
     return False
+
+
+def _without_outlet(title: str) -> str:
+    """A headline without the outlet that news-search feeds append ("… - The Moscow Times", "… - Handelsblatt"):
+    the outlet's name is not what the story says, and may name a side or a civil matter."""
+    match = _OUTLET.search(title)
+    head = title[: match.start()] if match else title
+    return head if len(head.split()) >= 3 else title
+
+
+# " - " and one to five capitalised words (or "&", "of", "the", "and") at the end; not "- days after …".
+_OUTLET = re.compile(r"\s[-–—|]\s+(?:(?:[A-Z0-9À-ÝĐ][\w.’'&]*|&|of|the|and|de|du)\s*){1,5}$")
+
+
+def _in_a_longer_list(text: str, begin: int, end: int) -> bool:
+    """Is the pair text[begin:end] part of a list of three or more names: "China, Russia and North Korea",
+    "Russia, North Korea and Iran"? Such a list names the sides in one breath (statements on several adversaries
+    at once, a hidden-sample kind of false positive); it does not pair them."""
+    return bool(_LIST_BEFORE.search(text, max(0, begin - 40), begin) or _LIST_AFTER.match(text, end))
+
+
+# A capitalised name and a comma just before the pair; "and"/"or" and a capitalised name just after it.
+_LIST_BEFORE = re.compile(r"(?<![\w.])[A-Z][\w.’']*(?: [A-Z][\w.’']*)?,\s*$")
+_LIST_AFTER = re.compile(r",?\s+(?:and|or|&)\s+(?:the\s+)?[A-Z]")
 
 
 def score(profile: TopicProfile, title: str | None, text: str | None) -> Relevance:

@@ -8,7 +8,7 @@ import smtplib
 import ssl
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import duckdb
 from prefect import flow, task
@@ -82,8 +82,8 @@ def send_pending(
 ) -> AlertReport:
     """Send each recipient one message with every story pending for them. Never raises for mail trouble."""
     report = AlertReport(recipients=list(alerts.to))
-    first_since = datetime.now(UTC) - timedelta(days=alerts.new_recipient_days)
-    store.start_recipients(con, alerts.to, first_since, datetime.now(UTC))  # not the whole history
+    now = datetime.now(UTC)
+    store.start_recipients(con, alerts.to, alerts.first_since(now), now)  # not the whole history
     plans = [(recipient, store.pending_alerts(con, recipient)) for recipient in alerts.to]
     plans = [(recipient, stories) for recipient, stories in plans if stories]
     if plans:

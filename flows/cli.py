@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, MutableMapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -214,8 +214,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         if args.retry_uncertain:
             print(f"{store.retry_uncertain(con)} uncertain deliveries put back in the queue")
         if args.preview:
-            days = settings.alerts.new_recipient_days if settings.alerts else AlertSettings.new_recipient_days
-            first_since = datetime.now(UTC) - timedelta(days=days)
+            first_since = (settings.alerts or AlertSettings()).first_since(datetime.now(UTC))
             stories = store.pending_alerts(con, recipients[0], first_since)
             if not stories:
                 print(f"nothing pending for {recipients[0]}")

@@ -65,6 +65,10 @@ class AlertSettings:
     # A recipient never sent anything gets the stories of this many days, not the warehouse's whole history.
     new_recipient_days: int = 7
 
+    def first_since(self, now: datetime) -> datetime:
+        """Where the stories owed to a recipient never sent anything start."""
+        return now - timedelta(days=self.new_recipient_days)
+
 
 @dataclass(frozen=True)
 class SmtpSettings:
