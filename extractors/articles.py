@@ -38,13 +38,18 @@ from extractors.urls import InvalidURL, canonicalize, host_of
 #   bare_extraction, fast, comments off                    0.947    0.969    8.5 s
 #   ... and favor_recall                                   0.952    0.969    6.1 s
 #   bare_extraction, full (readability/justext compared)   0.947    0.963   13.0 s
-# The fast pass runs with favor_recall: more text where trafilatura hesitates, and no "recall escalation" (a
-# second extraction that the balanced mode runs on short results). The full pass runs only when the fast text is
+# The fast pass is trafilatura's balanced fast mode. favor_recall's lead on half A was one page (F1 0.77 against
+# 0.13, where the balanced fast pass keeps 8,700 characters of a 500-character article; the other half-A pages
+# that differ, four, were 0.03-0.04 better balanced), and it did not hold outside: on newspaper4k's 23 test pages
+# (bench/extraction.py's newspaper4k set, 2026-12-04) recall mode scored 0.856 against 0.878 balanced, the
+# same as with_metadata's 0.878, losing 0.05-0.33 on three pages by taking boilerplate (precision 0.47-0.76,
+# recall 1.0). Balanced costs 3% more (18.7 against 18.2 ms a page, 388 scrapinghub and htmldate pages,
+# interleaved): its "recall escalation" re-extracts short results. The full pass runs only when the fast text is
 # short beside the page's visible text (FULL_PASS_SHARE), the case of the 39 pages that kept a fragment
-# (268 of 12,205 characters: 2%). Reader comments are not the article: they stay out.
+# (268 of 12,205 characters: 2%). Reader comments are not the article: they stay out (with them on, as in
+# with_metadata, a scrapinghub page that trafilatura takes for a forum went from 0.85 to 0.36, nothing gained).
 FAST_OPTIONS: dict[str, object] = {
     "fast": True,
-    "favor_recall": True,
     "include_comments": False,
     "include_tables": True,
 }
@@ -276,7 +281,7 @@ def _text(tree: HtmlElement, url: str) -> tuple[str, str]:
     chars = _chars(text)
     if chars >= FULL_PASS_MAX_CHARS or chars >= FULL_PASS_SHARE * _page_chars(tree):
         return text, "fast"
-    with without_recall_retry():  # the fast pass was the recall retry (extractors/cascade.py)
+    with without_recall_retry():  # the fast pass ran the recall escalation (extractors/cascade.py)
         full = _document_text(tree, url, FULL_OPTIONS)
     return (full, "full") if _chars(full) > _chars(text) else (text, "fast")
 

@@ -1,19 +1,22 @@
-"""The full pass without trafilatura's recall retry, which repeats what the fast pass did.
+"""The full pass without trafilatura's recall retry, which its fast pass has already run.
 
-newsmon's full pass (extractors/articles.py, `_text`) runs only after its fast pass, trafilatura in recall mode
-(`favor_recall`), gave a short text; the longer of the two texts is kept. In the full pass, trafilatura's
-balanced cascade (2.3.1) ends with a "recall escalation" when its text is short beside the page: it runs the
-recall mode again (`_recall_retry`: the recall extraction, then readability and jusText compared with it) and a
-jusText candidate on the raw page, and takes either when it is clearly longer. The retry is the costly half of
-that escalation, and on newsmon's path it redoes the fast pass (the comparison with readability and jusText is
-also made by the balanced cascade before it).
+newsmon's full pass (extractors/articles.py, `_text`) runs only after its fast pass (trafilatura's balanced
+fast mode) gave a short text; the longer of the two texts is kept. trafilatura's balanced cascade (2.3.1) ends
+with a "recall escalation" when its text is short beside the page: it runs the recall mode again
+(`_recall_retry`: the recall extraction, then, outside fast mode, readability and jusText compared with it) and,
+outside fast mode, a jusText candidate on the raw page, and takes either when it is clearly longer. The fast
+pass ran the escalation's recall extraction already; the full pass's retry adds the comparison with
+readability and jusText, which the balanced cascade also made before it. The retry is the costly half of the
+escalation.
 
 Not the same in principle: the retry compares readability and jusText with the recall extraction rather than the
-balanced one. Measured on every shared page that takes the full pass (83 of the 1,160 pages of
-../shared/data/extraction/scrapinghub and htmldate, 28 of which keep the full text): the kept text was the same
-on all 83 with the retry and without it, and the full passes took 3.00 s instead of 5.55 s (one core;
-docs/speed.md). bench/extraction.py's 1,608 results on the five sets were identical before and after, field by
-field. The jusText candidate, which rescued most of the 28, stays.
+balanced one. Measured when the fast pass was itself the recall mode (83 of the 1,160 pages of
+../shared/data/extraction/scrapinghub and htmldate take the full pass, 28 of which keep the full text): the kept
+text was the same on all 83 with the retry and without it, and the full passes took 3.00 s instead of 5.55 s
+(one core; docs/speed.md). Measured again with the balanced fast pass (2026-12-04, bench/extraction.py
+--details on the six sets, 1,631 results): identical field by field but for one htmldate page, a paywall
+stub of FAZ whose text, boilerplate either way, was 564 characters without the retry and 828 with it. The
+jusText candidate, which rescued most of the 28, stays.
 
 Used only while trafilatura's cascade is the one read (the hash of the two functions' source); a trafilatura
 whose cascade changed runs its own retry.
