@@ -22,7 +22,7 @@ from trafilatura.settings import Document
 
 from extractors.authors import Publisher, choose_author, publisher_names, raw_byline, without_addresses
 from extractors.bylines import byline_text, visible_byline
-from extractors.cascade import without_recall_retry
+from extractors.cascade import without_escalation
 from extractors.dates import local_day, page_text, stated_dates
 from extractors.html_tree import parse_html
 from extractors.prune import faster_pruning
@@ -43,8 +43,8 @@ from extractors.urls import InvalidURL, canonicalize, host_of
 # that differ, four, were 0.03-0.04 better balanced), and it did not hold outside: on newspaper4k's 23 test pages
 # (bench/extraction.py's newspaper4k set, 2026-12-04) recall mode scored 0.856 against 0.878 balanced, the
 # same as with_metadata's 0.878, losing 0.05-0.33 on three pages by taking boilerplate (precision 0.47-0.76,
-# recall 1.0). Balanced costs 3% more (18.7 against 18.2 ms a page, 388 scrapinghub and htmldate pages,
-# interleaved): its "recall escalation" re-extracts short results. The full pass runs only when the fast text is
+# recall 1.0). The fast pass runs without trafilatura's "recall escalation" (extractors/cascade.py): the full
+# pass, which runs it, stands in for it. The full pass runs only when the fast text is
 # short beside the page's visible text (FULL_PASS_SHARE), the case of the issue's 39 pages that kept a fragment
 # (268 of 12,205 characters: 2%). Reader comments are not the article: they stay out (with them on, as in
 # with_metadata, a scrapinghub page that trafilatura takes for a forum went from 0.85 to 0.36, nothing gained).
@@ -288,13 +288,13 @@ def _page_chars(tree: HtmlElement) -> int:
 def _text(tree: HtmlElement, url: str) -> tuple[str, str]:
     """The article's text and the path that gave it: "fast", or "full" when the fast text was short beside the
     page and the full pass found more, or took more than the page's content and the full pass found any."""
-    text = _document_text(tree, url, FAST_OPTIONS)
+    with without_escalation():  # the short-text rule below stands in for it (extractors/cascade.py)
+        text = _document_text(tree, url, FAST_OPTIONS)
     chars, page = _chars(text), _page_chars(tree)
     took_boilerplate = chars > BOILERPLATE_SHARE * page
     if not took_boilerplate and (chars >= FULL_PASS_MAX_CHARS or chars >= FULL_PASS_SHARE * page):
         return text, "fast"
-    with without_recall_retry():  # the fast pass ran the recall escalation (extractors/cascade.py)
-        full = _document_text(tree, url, FULL_OPTIONS)
+    full = _document_text(tree, url, FULL_OPTIONS)
     if took_boilerplate:
         return (full, "full") if _chars(full) >= MIN_TEXT_CHARS else (text, "fast")
     return (full, "full") if _chars(full) > chars else (text, "fast")

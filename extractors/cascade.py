@@ -1,25 +1,24 @@
-"""The full pass without trafilatura's recall retry, which its fast pass has already run.
+"""The fast pass without trafilatura's recall escalation, which newsmon's own short-text rule stands in for.
 
-newsmon's full pass (extractors/articles.py, `_text`) runs only after its fast pass (trafilatura's balanced
-fast mode) gave a short text; the longer of the two texts is kept. trafilatura's balanced cascade (2.3.1) ends
-with a "recall escalation" when its text is short beside the page: it runs the recall mode again
-(`_recall_retry`: the recall extraction, then, outside fast mode, readability and jusText compared with it) and,
-outside fast mode, a jusText candidate on the raw page, and takes either when it is clearly longer. The fast
-pass ran the escalation's recall extraction already; the full pass's retry adds the comparison with
-readability and jusText, which the balanced cascade also made before it. The retry is the costly half of the
-escalation.
+trafilatura's balanced cascade (2.3.1) ends with a "recall escalation" when its text is short (under 3,000
+characters) and covers less than a fifth of the page: to know, it measures the page's text (html2txt) on every
+text under 3,000 characters, most news articles among them; when the text is short beside it, it extracts again
+in recall mode and, outside fast mode, tries a jusText candidate. newsmon's fast pass has that rule of its own
+(extractors/articles.py, FULL_PASS_SHARE: a fifth of the page's visible characters, by a cheaper measure that
+the boilerplate rule needs anyway) and answers it with the full pass, whose cascade runs the whole escalation,
+readability, jusText and the recall retry included. In the fast pass the escalation measured the page a second
+time and ran a recall extraction that the full pass then ran again.
 
-Not the same in principle: the retry compares readability and jusText with the recall extraction rather than the
-balanced one. Measured when the fast pass was itself the recall mode (83 of the 1,160 pages of
-../shared/data/extraction/scrapinghub and htmldate take the full pass, 28 of which keep the full text): the kept
-text was the same on all 83 with the retry and without it, and the full passes took 3.00 s instead of 5.55 s
-(one core; docs/speed.md). Measured again with the balanced fast pass (2026-12-04, bench/extraction.py
---details on the six sets, 1,631 results): identical field by field but for one htmldate page, a paywall
-stub of FAZ whose text, boilerplate either way, was 564 characters without the retry and 828 with it. The
-jusText candidate, which rescued most of the 28, stays.
+Measured (2026-12-04, bench/extraction.py --details on its six sets, 1,631 results): the text F1 of every set
+with a text truth (scrapinghub, local, newspaper4k) the same to the last page, and no title, date, author or
+refusal changed; 9 htmldate texts changed (5 longer, 4 shorter; the three read by eye hold the same article with
+more or less of the page around it), and 41 -> 52 of its 979 pages took the full pass. `_text`, interleaved on
+581 scrapinghub and htmldate pages in one process: 12.3 -> 10.3 ms a page. (Until then the full pass ran without
+the recall retry instead, the fast pass having run it in recall mode; with the escalation gone from the fast
+pass the retry is the full pass's own again: without it, 3 htmldate pages lost most of their text.)
 
-Used only while trafilatura's cascade is the one read (the hash of the two functions' source); a trafilatura
-whose cascade changed runs its own retry.
+Used only while trafilatura_sequence is the function read (its source hash, extractors.prune.source_hash); a
+trafilatura whose cascade changed keeps its escalation.
 """
 
 from __future__ import annotations
@@ -27,38 +26,30 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from lxml.etree import Element, _Element
-from lxml.html import HtmlElement
 from trafilatura import core
-from trafilatura.settings import Extractor
 
 from extractors.prune import sources_unchanged
 
-# The source hashes (extractors.prune.source_hash) of the functions read when this was written:
-# trafilatura_sequence calls the retry and accepts its text only when it is clearly longer;
-# _recall_retry is the retry.
-_CASCADE = {"trafilatura_sequence": "f03dc4d2946dacbd", "_recall_retry": "59594c39714f57be"}
-_TRAFILATURA_RETRY = core._recall_retry
+# The source hash of the function read when this was written: trafilatura_sequence runs the escalation only for
+# a text shorter than core.ESCALATION_MAX_LENGTH, which it reads at each call, before it measures the page.
+_CASCADE = {"trafilatura_sequence": "f03dc4d2946dacbd"}
+_TRAFILATURA_MAX_LENGTH = core.ESCALATION_MAX_LENGTH
 
 
-def _no_retry(esc_tree: HtmlElement, r_options: Extractor, url: str | None) -> tuple[_Element, str]:
-    """What a retry that found nothing returns: trafilatura_sequence then keeps its text or jusText's."""
-    return Element("body"), ""
-
-
-def _retry_skippable() -> bool:
+def _escalation_skippable() -> bool:
     return sources_unchanged(_CASCADE)
 
 
-RETRY_SKIPPABLE = _retry_skippable()
+ESCALATION_SKIPPABLE = _escalation_skippable()
 
 
 @contextmanager
-def without_recall_retry() -> Iterator[None]:
-    """trafilatura's cascade without the recall retry (when RETRY_SKIPPABLE), for the time of the block."""
-    if RETRY_SKIPPABLE:
-        core._recall_retry = _no_retry
+def without_escalation() -> Iterator[None]:
+    """trafilatura's cascade without its recall escalation (when ESCALATION_SKIPPABLE), for the time of the
+    block: no text is short enough for it."""
+    if ESCALATION_SKIPPABLE:
+        core.ESCALATION_MAX_LENGTH = 0
     try:
         yield
     finally:
-        core._recall_retry = _TRAFILATURA_RETRY
+        core.ESCALATION_MAX_LENGTH = _TRAFILATURA_MAX_LENGTH

@@ -1,5 +1,5 @@
-"""extractors/cascade.py: the full pass without trafilatura's recall retry keeps the text it kept with it, on
-real pages that take the full pass, and a trafilatura whose cascade changed keeps its own retry."""
+"""extractors/cascade.py: the fast pass without trafilatura's recall escalation; on real pages whose fast text is
+short the full pass, which runs it, gives trafilatura's own text; a trafilatura whose cascade changed keeps it."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import functools
 from typing import Any
 
 import pytest
+import trafilatura
 from trafilatura import core
+from trafilatura.settings import Document
 
 from bench.extraction import Case, htmldate_set, scrapinghub
 from extractors import cascade
-from extractors.articles import _text
+from extractors.articles import FULL_OPTIONS, _text
 from extractors.html_tree import parse_html
 
 # Shared pages whose fast text is short beside the page, so that they take the full pass: eight whose full text
@@ -30,33 +32,36 @@ def _cases() -> dict[str, Case]:
     return {case.key[:16]: case for case in cases if case.key[:16] in wanted}
 
 
-def test_the_retry_is_skipped_with_this_trafilatura() -> None:
-    assert cascade.RETRY_SKIPPABLE, "trafilatura's cascade changed: review extractors/cascade.py"
+def test_the_escalation_is_skipped_with_this_trafilatura() -> None:
+    assert cascade.ESCALATION_SKIPPABLE, "trafilatura's cascade changed: review extractors/cascade.py"
 
 
 @pytest.mark.parametrize("key", ESCALATED + COMPARED + NOTHING_MORE)
-def test_the_full_pass_keeps_the_same_text_without_the_retry(key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_short_fast_text_gets_trafilaturas_own_full_cascade(key: str) -> None:
     case = _cases()[key]
-    without = _text(parse_html(case.html), case.url)
-    monkeypatch.setattr(cascade, "RETRY_SKIPPABLE", False)
-    with_retry = _text(parse_html(case.html), case.url)
-    assert without == with_retry
-    assert without[1] == ("fast" if key in NOTHING_MORE else "full")
+    text, path = _text(parse_html(case.html), case.url)
+    assert FULL_OPTIONS == {"fast": False, "include_comments": False, "include_tables": True}  # as called here
+    full = trafilatura.bare_extraction(case.html, url=case.url, fast=False, include_comments=False, include_tables=True)
+    assert isinstance(full, Document)
+    if key in NOTHING_MORE:
+        assert path == "fast" and len(text) >= len((full.text or "").strip())
+    else:
+        assert (text, path) == ((full.text or "").strip(), "full")
 
 
-def test_the_retry_is_trafilaturas_outside_the_block() -> None:
-    with pytest.raises(RuntimeError), cascade.without_recall_retry():
-        assert core._recall_retry is cascade._no_retry
+def test_the_escalation_is_trafilaturas_outside_the_block() -> None:
+    with pytest.raises(RuntimeError), cascade.without_escalation():
+        assert core.ESCALATION_MAX_LENGTH == 0
         raise RuntimeError
-    assert core._recall_retry is cascade._TRAFILATURA_RETRY
+    assert core.ESCALATION_MAX_LENGTH == cascade._TRAFILATURA_MAX_LENGTH > 0
 
 
-def test_a_changed_cascade_keeps_trafilaturas_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_changed_cascade_keeps_trafilaturas_escalation(monkeypatch: pytest.MonkeyPatch) -> None:
     def trafilatura_sequence(*args: Any) -> Any:  # a different source
         return core.trafilatura_sequence(*args)
 
     monkeypatch.setattr(core, "trafilatura_sequence", trafilatura_sequence)
-    assert not cascade._retry_skippable()
-    monkeypatch.setattr(cascade, "RETRY_SKIPPABLE", cascade._retry_skippable())
-    with cascade.without_recall_retry():
-        assert core._recall_retry is cascade._TRAFILATURA_RETRY
+    assert not cascade._escalation_skippable()
+    monkeypatch.setattr(cascade, "ESCALATION_SKIPPABLE", cascade._escalation_skippable())
+    with cascade.without_escalation():
+        assert core.ESCALATION_MAX_LENGTH == cascade._TRAFILATURA_MAX_LENGTH
