@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The functions extract_article calls, by the name the stage is shown under (module globals, patched here).
 STAGES = {
     "parse (lxml)": ("extractors.articles", "parse_html"),
-    "text, fast pass (+ full when short)": ("extractors.articles", "_text"),
+    "text, fast pass (+ full: short, menus)": ("extractors.articles", "_text"),
     "metadata (meta tags, JSON-LD, title)": ("extractors.articles", "_metadata"),
     "publication date (htmldate, labels)": ("extractors.articles", "publication_date"),
     "byline search (no author in meta)": ("extractors.articles", "_byline"),
