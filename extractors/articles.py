@@ -18,7 +18,7 @@ from trafilatura.metadata import (
     extract_title,
     extract_url,
 )
-from trafilatura.settings import Document
+from trafilatura.settings import DEFAULT_CONFIG, Document
 
 from extractors.authors import Publisher, choose_author, publisher_names, raw_byline, without_addresses
 from extractors.bylines import byline_text, visible_byline
@@ -82,7 +82,7 @@ BOILERPLATE_SHARE = 1.0
 # (MIN_EXTRACTED_SIZE, 250 characters), so that a page whose article sits in one of the regions left out (an
 # <aside>) keeps its fast text rather than a fragment. Not chosen on data: the replaced texts above had 632 to
 # 2,402 characters.
-BOILERPLATE_FULL_MIN_CHARS = 250
+BOILERPLATE_FULL_MIN_CHARS = DEFAULT_CONFIG.getint("DEFAULT", "MIN_EXTRACTED_SIZE")
 
 # Fewer characters than this is no text at all (an empty template, a lone "Subscribe" link). Short real articles
 # (a two-sentence news brief has 150) must pass: the page types refused are named in extractors/refusals.py.
