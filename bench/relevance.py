@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from extractors.topic import Topic, parse_topic
 from flows.settings import seed_texts
@@ -217,6 +218,9 @@ def main() -> int:
         base_on = sum(baseline[id(m)] for m in members)
         print(f"  {sub:45s} {ours_on:3d} / {base_on:3d} of {len(members)}")
 
+    shipped = profile_for(load_topic(), model=shipped_model())
+    _probes(shipped, score)
+
     print("\nlearning curve: F1 on held-out folds, from the hand weights and n judgments of the other folds")
     print("  (the mean of 3 random draws; n = 0 is the hand weights)")
     for size, feed_f1, article_f1 in learning.learning_curve(hand, prepared, fold_of, (0, 25, 50, 100, 200, 400)):
@@ -233,7 +237,6 @@ def main() -> int:
             f"of {other} (half the outlets, both ways round): F1 on the other half {before:.3f} -> {after:.3f} "
             f"({after - before:+.3f})"
         )
-    shipped = profile_for(load_topic(), model=shipped_model())
     _speed(shipped, items, score)
     feed_items = [item for item in items if item.set == "feed_items"]
     skipped = [item for item in feed_items if learned[index[id(item)]] < PREFILTER_THRESHOLD]
@@ -246,6 +249,24 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps({k: v[:3] for k, v in ours.items()}, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+# Articles written for this benchmark (bench/labels/probe_articles.jsonl: by helper sessions that saw neither
+# newsmon's code nor the other probe, labelled by the topic's definition; no publisher's text). Measured only:
+# probe 1's errors were read while version 5's terms were chosen, probe 2 was never read before it was scored.
+PROBES = ROOT / "bench" / "labels" / "probe_articles.jsonl"
+
+
+def _probes(profile: object, score: Callable[..., Any]) -> None:
+    """The shipped model and the keyword query on the written probe articles, per probe and language."""
+    rows = [json.loads(line) for line in PROBES.read_text(encoding="utf-8").splitlines()]
+    print("\nwritten probe articles (shipped model / keyword query; probe 1 read while choosing, probe 2 never):")
+    for probe in sorted({row["probe"] for row in rows}):
+        for language in ("all", "en", "de", "ko", "vi"):
+            chosen = [r for r in rows if r["probe"] == probe and language in ("all", r["lang"])]
+            ours = prf([(score(profile, r["title"], r["text"]).is_relevant, r["label"] == "on") for r in chosen])
+            theirs = prf([(keyword_baseline(r["title"], r["text"]), r["label"] == "on") for r in chosen])
+            print(_row(f"probe {probe}/{language}", [ours, theirs]))
 
 
 def _speed(profile: object, items: list[Item], score: Callable[..., object]) -> None:

@@ -166,6 +166,9 @@ def test_summits_and_troops_stay_on_the_topic_whatever_else_they_name(
         ("Countries like China, Russia and North Korea should no longer be called hostile", False),
         ("Russia, North Korea and Iran are challenging the order, Blinken says", False),
         ("The US, Russia and North Korea at odds", False),
+        ("At UN debate, envoys trade accusations over Russia, North Korea, Iran and China", False),
+        ("Russland, Nordkorea, Iran und China im Visier", False),
+        ("Russia and North Korea, China and Iran: four capitals, one front", False),
     ],
 )
 def test_a_list_of_three_states_does_not_pair_the_sides(profile: TopicProfile, title: str, linked: bool) -> None:
@@ -180,12 +183,45 @@ def test_a_list_of_three_states_does_not_pair_the_sides(profile: TopicProfile, t
         "Nga tập trận gần bán đảo Triều Tiên",  # "bán" (sell) begins "bán đảo", the peninsula
         "Thư ký Nga nói về Triều Tiên",  # "ký" (sign) ends "thư ký", a secretary
         "It is important for Russia to watch North Korea",  # "import" begins "important"
+        # prefixes that began other words: "host*" hostile, "depart*" department, "tour*" tourists,
+        # "inspect*" inspectors, "trip*" tripartite, "aid*" aides, "back*" background
+        "Russia condemns hostile remarks as North Korea fires a missile",
+        "State Department says Russia and the State Department of North Korea",
+        "Russian tourists land in North Korea",
+        "Russia rejects IAEA inspectors as North Korea stays silent",
+        "Russia's aides warn of a tripartite plan, North Korea silent",
+        "Russia: background to North Korea's elections",
     ],
 )
 def test_words_that_only_look_like_relation_verbs_do_not_link_the_sides(profile: TopicProfile, title: str) -> None:
     reading = read(profile, title, "")
     assert isinstance(reading, Reading)
     assert not reading.lead_linked
+
+
+def test_kursk_is_a_place_in_russia_in_korean_as_in_english(profile: TopicProfile) -> None:
+    for title in ("쿠르스크 전선에서 북한군 병사 생포", "North Korean soldier captured in Kursk"):
+        reading = read(profile, title, "")
+        assert isinstance(reading, Reading) and reading.meeting == 1 and reading.military == 1
+
+
+@pytest.mark.parametrize(
+    ("title", "on"),
+    [
+        ("Russia and North Korea launch a direct passenger train", False),
+        ("Moskau und Pjöngjang: Direkte Zugverbindung wieder aufgenommen", False),
+    ],
+)
+def test_a_civil_headline_is_civil_whatever_the_background_says(profile: TopicProfile, title: str, on: bool) -> None:
+    """A civil matter in the lead, with no military term there, counts against the topic even when a later
+    sentence naming a side recalls the war (articles give such background; feed items seldom do)."""
+    text = (
+        "The service will run twice a month. Russia has sought closer ties with North Korea since the start of "
+        "the war in Ukraine, and officials said more links would follow."
+    )
+    reading = read(profile, title, text)
+    assert isinstance(reading, Reading) and reading.military >= 1
+    assert score(profile, title, text).is_relevant is on
 
 
 @pytest.mark.parametrize(
@@ -205,6 +241,8 @@ def test_words_that_only_look_like_relation_verbs_do_not_link_the_sides(profile:
         ("Người dân Nga đón Tết, Triều Tiên tổ chức diễu hành", False),
         ("Nga bầu cử tổng thống: điều gì chờ đợi Triều Tiên?", False),
         ("Russia sends 50,000 tonnes of rice to North Korea", False),
+        # German helping and supplying
+        ("Nordkorea hat Russland aus der Munitionskrise geholfen", True),
     ],
 )
 def test_outlets_and_look_alike_words_decide_nothing(profile: TopicProfile, title: str, on: bool) -> None:
