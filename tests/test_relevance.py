@@ -168,7 +168,9 @@ def test_summits_and_troops_stay_on_the_topic_whatever_else_they_name(
         ("The US, Russia and North Korea at odds", False),
         ("At UN debate, envoys trade accusations over Russia, North Korea, Iran and China", False),
         ("Russland, Nordkorea, Iran und China im Visier", False),
-        ("Russia and North Korea, China and Iran: four capitals, one front", False),
+        ("Russland und Nordkorea, Waffen und Soldaten: Was wir wissen", True),
+        ("Russia And North Korea, Kim Says, Are Now 'Inseparable'", True),
+        ("Russland, Nordkorea und Iran rücken zusammen", False),
     ],
 )
 def test_a_list_of_three_states_does_not_pair_the_sides(profile: TopicProfile, title: str, linked: bool) -> None:
@@ -214,14 +216,35 @@ def test_kursk_is_a_place_in_russia_in_korean_as_in_english(profile: TopicProfil
 )
 def test_a_civil_headline_is_civil_whatever_the_background_says(profile: TopicProfile, title: str, on: bool) -> None:
     """A civil matter in the lead, with no military term there, counts against the topic even when a later
-    sentence naming a side recalls the war (articles give such background; feed items seldom do)."""
+    sentence naming one side recalls the war (articles give such background; feed items seldom do)."""
     text = (
-        "The service will run twice a month. Russia has sought closer ties with North Korea since the start of "
+        "The service will run twice a month. Russia has been cut off from Western routes since the start of "
         "the war in Ukraine, and officials said more links would follow."
     )
     reading = read(profile, title, text)
-    assert isinstance(reading, Reading) and reading.military >= 1
+    assert isinstance(reading, Reading) and {"war", "ukraine"} & set(reading.terms)  # the background's terms
+    assert reading.evidence.dense[DENSE.index("a civil matter, no military term")] == 1.0
     assert score(profile, title, text).is_relevant is on
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (
+            "Putin lands in Pyongyang to cheering crowds of students",
+            "Putin and Kim signed a treaty with a mutual defence article. The pact commits Russia and North Korea "
+            "to military assistance.",
+        ),
+        (
+            "Lavrov visits North Korea's new tourist resort, thanks Kim for support",
+            "Lavrov thanked Kim for sending troops to Kursk. North Korean soldiers fought beside Russian forces.",
+        ),
+    ],
+)
+def test_a_civil_word_in_the_lead_leaves_a_military_meeting_on_the_topic(
+    profile: TopicProfile, title: str, text: str
+) -> None:
+    assert score(profile, title, text).is_relevant
 
 
 @pytest.mark.parametrize(
