@@ -264,8 +264,9 @@ def test_a_civil_word_in_the_lead_leaves_a_military_meeting_on_the_topic(
         ("Người dân Nga đón Tết, Triều Tiên tổ chức diễu hành", False),
         ("Nga bầu cử tổng thống: điều gì chờ đợi Triều Tiên?", False),
         ("Russia sends 50,000 tonnes of rice to North Korea", False),
-        # German helping and supplying
+        # German helping and supplying; the genitive of a capital ("Moskaus", "Pjöngjangs")
         ("Nordkorea hat Russland aus der Munitionskrise geholfen", True),
+        ("Pjöngjang entsendet Soldaten zur Unterstützung Moskaus", True),
     ],
 )
 def test_outlets_and_look_alike_words_decide_nothing(profile: TopicProfile, title: str, on: bool) -> None:
