@@ -219,7 +219,7 @@ def main() -> int:
         print(f"  {sub:45s} {ours_on:3d} / {base_on:3d} of {len(members)}")
 
     shipped = profile_for(load_topic(), model=shipped_model())
-    _probes(shipped, score)
+    probes = _probes(shipped, score)
 
     print("\nlearning curve: F1 on held-out folds, from the hand weights and n judgments of the other folds")
     print("  (the mean of 3 random draws; n = 0 is the hand weights)")
@@ -247,7 +247,8 @@ def main() -> int:
         f"fetched ({len(skipped) / len(feed_items):.0%}), {lost} of {on_total} on-topic items lost (cross-validated)"
     )
     if args.json:
-        args.json.write_text(json.dumps({k: v[:3] for k, v in ours.items()}, indent=2) + "\n", encoding="utf-8")
+        pinned = {k: v[:3] for k, v in {**ours, **probes}.items()}
+        args.json.write_text(json.dumps(pinned, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
@@ -258,16 +259,31 @@ def main() -> int:
 PROBES = ROOT / "bench" / "labels" / "probe_articles.jsonl"
 
 
-def _probes(profile: object, score: Callable[..., Any]) -> None:
-    """The shipped model and the keyword query on the written probe articles, per probe and language."""
+def probe_figures(profile: object, score: Callable[..., Any]) -> dict[str, tuple[float, float, float, int]]:
+    """P / R / F1 / n of `profile` on the written probe articles, by probe and language ("probe 3/ko")."""
     rows = [json.loads(line) for line in PROBES.read_text(encoding="utf-8").splitlines()]
-    print("\nwritten probe articles (shipped model / keyword query; probes 1-2 read while choosing, 3 after):")
+    figures = {}
     for probe in sorted({row["probe"] for row in rows}):
         for language in ("all", "en", "de", "ko", "vi"):
             chosen = [r for r in rows if r["probe"] == probe and language in ("all", r["lang"])]
-            ours = prf([(score(profile, r["title"], r["text"]).is_relevant, r["label"] == "on") for r in chosen])
-            theirs = prf([(keyword_baseline(r["title"], r["text"]), r["label"] == "on") for r in chosen])
-            print(_row(f"probe {probe}/{language}", [ours, theirs]))
+            pairs = [(score(profile, r["title"], r["text"]).is_relevant, r["label"] == "on") for r in chosen]
+            figures[f"probe {probe}/{language}"] = prf(pairs)
+    return figures
+
+
+def _probes(profile: object, score: Callable[..., Any]) -> dict[str, tuple[float, float, float, int]]:
+    """The shipped model and the keyword query on the written probe articles, per probe and language."""
+    ours = probe_figures(profile, score)
+    theirs = probe_figures(None, lambda _profile, title, text: _Keyword(keyword_baseline(title, text)))
+    print("\nwritten probe articles (shipped model / keyword query; probes 1-2 read while choosing, 3 after):")
+    for name, figures in ours.items():
+        print(_row(name, [figures, theirs[name]]))
+    return ours
+
+
+@dataclass(frozen=True)
+class _Keyword:
+    is_relevant: bool
 
 
 def _speed(profile: object, items: list[Item], score: Callable[..., object]) -> None:
