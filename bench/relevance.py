@@ -26,10 +26,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from extractors.topic import Topic, parse_topic
 from flows.settings import seed_texts
+
+if TYPE_CHECKING:
+    from extractors.relevance import TopicProfile
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPIC = ROOT.parent / "shared" / "data" / "topic"
@@ -219,7 +222,7 @@ def main() -> int:
         print(f"  {sub:45s} {ours_on:3d} / {base_on:3d} of {len(members)}")
 
     shipped = profile_for(load_topic(), model=shipped_model())
-    probes = _probes(shipped, score)
+    probes = _probes(shipped)
 
     print("\nlearning curve: F1 on held-out folds, from the hand weights and n judgments of the other folds")
     print("  (the mean of 3 random draws; n = 0 is the hand weights)")
@@ -259,31 +262,29 @@ def main() -> int:
 PROBES = ROOT / "bench" / "labels" / "probe_articles.jsonl"
 
 
-def probe_figures(profile: object, score: Callable[..., Any]) -> dict[str, tuple[float, float, float, int]]:
-    """P / R / F1 / n of `profile` on the written probe articles, by probe and language ("probe 3/ko")."""
+def probe_figures(decide: Callable[[str, str], bool]) -> dict[str, tuple[float, float, float, int]]:
+    """P / R / F1 / n of `decide(title, text)` on the written probe articles, by probe and language
+    ("probe 3/ko")."""
     rows = [json.loads(line) for line in PROBES.read_text(encoding="utf-8").splitlines()]
     figures = {}
     for probe in sorted({row["probe"] for row in rows}):
         for language in ("all", "en", "de", "ko", "vi"):
             chosen = [r for r in rows if r["probe"] == probe and language in ("all", r["lang"])]
-            pairs = [(score(profile, r["title"], r["text"]).is_relevant, r["label"] == "on") for r in chosen]
+            pairs = [(decide(r["title"], r["text"]), r["label"] == "on") for r in chosen]
             figures[f"probe {probe}/{language}"] = prf(pairs)
     return figures
 
 
-def _probes(profile: object, score: Callable[..., Any]) -> dict[str, tuple[float, float, float, int]]:
+def _probes(profile: TopicProfile) -> dict[str, tuple[float, float, float, int]]:
     """The shipped model and the keyword query on the written probe articles, per probe and language."""
-    ours = probe_figures(profile, score)
-    theirs = probe_figures(None, lambda _profile, title, text: _Keyword(keyword_baseline(title, text)))
+    from extractors.relevance import score
+
+    ours = probe_figures(lambda title, text: score(profile, title, text).is_relevant)
+    theirs = probe_figures(keyword_baseline)
     print("\nwritten probe articles (shipped model / keyword query; probes 1-2 read while choosing, 3 after):")
     for name, figures in ours.items():
         print(_row(name, [figures, theirs[name]]))
     return ours
-
-
-@dataclass(frozen=True)
-class _Keyword:
-    is_relevant: bool
 
 
 def _speed(profile: object, items: list[Item], score: Callable[..., object]) -> None:

@@ -366,13 +366,6 @@ def _linked(
     return False
 
 
-def _civil_lead(civil_at: list[int], military_at: list[int], lead_end: int) -> bool:
-    """A civil matter in the lead (the headline and the first sentence), and no military term there. Counts
-    against the topic only where no sentence in which the sides meet has a military term either: the military
-    terms are then the background's, in sentences naming one side ("since the war in Ukraine")."""
-    return _any_in(civil_at, 0, lead_end) and not _any_in(military_at, 0, lead_end)
-
-
 def _without_outlet(title: str) -> str:
     """A headline without the outlet that news-search feeds append ("… - The Moscow Times", "… - Handelsblatt"):
     the outlet's name is not what the story says, and may name a side or a civil matter."""
@@ -400,9 +393,10 @@ def _in_a_longer_list(text: str, begin: int, end: int, *, comma: bool) -> bool:
 # capitalised name that another comma or "and" follows ("over Russia, North Korea, Iran and China"): only
 # then, since German capitalises every noun and headlines every word ("Russland und Nordkorea, Waffen und
 # Soldaten", "Russia And North Korea, Kim Says, Are …" pair the sides).
+_AND_OR = "and|or|&|und|oder|và|hoặc"
 _LIST_BEFORE = re.compile(r"(?<![\w.])[A-Z][\w.’']*(?: [A-Z][\w.’']*)?,\s*$")
-_LIST_AFTER = re.compile(r",?\s+(?:and|or|&|und|oder|và|hoặc)\s+(?:the\s+)?[A-Z]")
-_LIST_GOES_ON = re.compile(r",\s*(?:the\s+)?[A-Z][\w.’']*(?: [A-Z][\w.’']*)?\s*(?:,|(?:and|or|&|und|oder|và|hoặc)\s)")
+_LIST_AFTER = re.compile(rf",?\s+(?:{_AND_OR})\s+(?:the\s+)?[A-Z]")
+_LIST_GOES_ON = re.compile(rf",\s*(?:the\s+)?[A-Z][\w.’']*(?: [A-Z][\w.’']*)?\s*(?:,|(?:{_AND_OR})\s)")
 
 
 def score(profile: TopicProfile, title: str | None, text: str | None) -> Relevance:
@@ -494,6 +488,11 @@ def read(profile: TopicProfile, title: str | None, text: str | None) -> Reading 
         said.append(whole[begin:end])
         size += end - begin
     share = meeting / naming if naming else 0.0
+    military_in_lead = _any_in(military_at, 0, lead_end)
+    # A civil matter and no military term in the lead or the side sentences; or a civil matter in the lead with
+    # no military term there nor in a sentence where the sides meet: the military terms are then the
+    # background's, in sentences naming one side ("since the war in Ukraine").
+    civil = civil_at and (not military_at or (_any_in(civil_at, 0, lead_end) and not military_in_lead and not military))
     dense = (
         1.0 if lead_linked else 0.0,
         1.0 if lead_meets and not lead_linked else 0.0,
@@ -503,11 +502,9 @@ def read(profile: TopicProfile, title: str | None, text: str | None) -> Reading 
         min(similarity / 0.3, 1.0),
         1.0 if meeting else 0.0,
         min(meeting / 4, 1.0),
-        1.0 if _any_in(military_at, 0, lead_end) else 0.0,
+        1.0 if military_in_lead else 0.0,
         1.0 if _any_in(relation_at, 0, lead_end) else 0.0,
-        1.0
-        if civil_at and (not military_at or (not military and _civil_lead(civil_at, military_at, lead_end)))
-        else 0.0,
+        1.0 if civil else 0.0,
         1.0 if forum_at and lead_meets and not lead_linked else 0.0,
     )
     evidence = Evidence(dense, grams("\n".join(said)))
